@@ -1,0 +1,56 @@
+# Textdesk: `make run` serves it, `make test` tests it. Both set up what they need first.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+CHROMIUM ?= /usr/bin/chromium
+# Parallel test processes; `make test WORKERS=0` runs in one process.
+WORKERS ?= auto
+
+.PHONY: run test test-postgres lint format lock bench clean
+
+$(VENV)/.base-installed: requirements/base.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements/base.txt
+	@touch $@
+
+$(VENV)/.dev-installed: requirements/dev.txt $(VENV)/.base-installed
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements/dev.txt
+	@touch $@
+
+# The browser tests drive Debian's Chromium; Playwright never downloads a browser of its own.
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then apt-get install -y --no-install-recommends chromium >/dev/null; \
+	elif command -v sudo >/dev/null; then sudo apt-get install -y --no-install-recommends chromium >/dev/null; \
+	else echo "Install Chromium (Debian: apt-get install chromium) or set CHROMIUM=/path/to/it"; exit 1; fi
+
+run: $(VENV)/.base-installed
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py setup_demo
+	$(PY) manage.py serve
+
+test: $(VENV)/.dev-installed $(CHROMIUM)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
+	TEXTDESK_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -n $(WORKERS)
+
+# The same suite against PostgreSQL (DATABASE_URL, default: the local server's `test` database).
+test-postgres: $(VENV)/.dev-installed $(CHROMIUM)
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} \
+	TEXTDESK_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -n $(WORKERS)
+
+lint: $(VENV)/.dev-installed
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: $(VENV)/.dev-installed
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+
+# Re-pin the dependencies after changing pyproject.toml (needs uv: pip install uv).
+lock:
+	uv pip compile pyproject.toml --python-version 3.11 --generate-hashes -o requirements/base.txt
+	uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements/dev.txt
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,29 @@
+from django import forms
+
+from textdesk.conversations.models import MAX_BODY_LENGTH
+
+
+class ReplyForm(forms.Form):
+    body = forms.CharField(
+        max_length=MAX_BODY_LENGTH,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "Write a reply…"}),
+        error_messages={"required": "Write a message first."},
+    )
+
+
+class NewConversationForm(ReplyForm):
+    number = forms.CharField(
+        max_length=40,
+        label="To",
+        widget=forms.TextInput(
+            attrs={
+                "placeholder": "(617) 555-0100 or +44 7700 900123",
+                "autocomplete": "off",
+                "inputmode": "tel",
+            }
+        ),
+        error_messages={"required": "Enter a phone number."},
+    )
+
+    field_order = ["number", "body"]

@@ -1,0 +1,94 @@
+"""Setting up teams' inboxes and their numbers."""
+
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from textdesk.accounts.actions import ensure_membership
+from textdesk.accounts.models import Team, User
+from textdesk.inboxes.models import Inbox, InboxAccess, PhoneNumber
+from textdesk.phones import InvalidPhoneNumber, sender_e164
+from textdesk.providers.names import ProviderName
+
+
+class SetupError(Exception):
+    """A setup request that cannot be carried out, said plainly."""
+
+
+@dataclass
+class InboxSetup:
+    inbox: Inbox
+    created: bool
+    changes: list[str] = field(default_factory=list)
+
+
+def default_team() -> Team:
+    """The team setup commands use when none is named: the oldest one, created if need be."""
+    team = Team.objects.order_by("created_at", "id").first()
+    return team or Team.objects.create(name="Default")
+
+
+def _user(username: str) -> User:
+    try:
+        return User.objects.get(username=username)
+    except User.DoesNotExist:
+        raise SetupError(f"There is no user {username!r}.") from None
+
+
+@transaction.atomic
+def ensure_inbox(
+    name: str,
+    *,
+    number: str,
+    team: Team,
+    provider: str = ProviderName.SIMULATOR,
+    personal_for: str | None = None,
+    members: list[str] | tuple[str, ...] = (),
+) -> InboxSetup:
+    """Make sure an inbox with this name, number and access exists; safe to run again.
+
+    Never takes anything away: running it twice, or with more members, only adds.
+    """
+    name = name.strip()
+    if not name:
+        raise SetupError("The inbox needs a name.")
+    if provider not in ProviderName.values:
+        raise SetupError(
+            f"Unknown provider {provider!r}; use one of {', '.join(ProviderName.values)}."
+        )
+    try:
+        e164 = sender_e164(number)
+    except InvalidPhoneNumber as e:
+        raise SetupError(str(e)) from None
+    owner = _user(personal_for) if personal_for else None
+    member_users = [_user(username) for username in members]
+    if owner and member_users:
+        raise SetupError("A personal inbox belongs to its owner alone; it cannot have --member.")
+
+    kind = Inbox.Kind.PERSONAL if owner else Inbox.Kind.SHARED
+    inbox, created = Inbox.objects.get_or_create(
+        team=team, name=name, defaults={"kind": kind, "owner": owner}
+    )
+    setup = InboxSetup(inbox, created)
+    if not created and (inbox.kind != kind or inbox.owner_id != (owner.pk if owner else None)):
+        described = f"personal inbox of {inbox.owner}" if inbox.is_personal else "shared inbox"
+        raise SetupError(f"{name!r} already exists in {team} as a {described}.")
+
+    existing = PhoneNumber.objects.select_related("inbox").filter(number=e164).first()
+    if existing is None:
+        PhoneNumber.objects.create(number=e164, inbox=inbox, provider=provider)
+        setup.changes.append(f"number {e164} on {provider}")
+    elif existing.inbox_id != inbox.pk:
+        raise SetupError(f"{e164} already belongs to the inbox {existing.inbox.name!r}.")
+    elif existing.provider != provider:
+        existing.provider = provider
+        existing.save(update_fields=["provider"])
+        setup.changes.append(f"number {e164} moved to {provider}")
+
+    for user in [owner] if owner else member_users:
+        if ensure_membership(team, user):
+            setup.changes.append(f"{user.username} joined {team}")
+    for user in member_users:
+        if InboxAccess.objects.get_or_create(inbox=inbox, user=user)[1]:
+            setup.changes.append(f"{user.username} given access")
+    return setup

@@ -1,0 +1,91 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from textdesk.accounts.models import Team
+from textdesk.providers.names import ProviderName
+
+
+class Inbox(models.Model):
+    """Where a team's texts arrive and are answered from.
+
+    A *shared* inbox belongs to a team and is worked by the users on its access list (and the
+    team's admins). A *personal* inbox belongs to one user, within a team, and only they see it.
+    """
+
+    class Kind(models.TextChoices):
+        SHARED = "shared", "Shared"
+        PERSONAL = "personal", "Personal"
+
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="inboxes")
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="personal_inboxes",
+        help_text="The one user of a personal inbox; empty for shared inboxes.",
+    )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        through="InboxAccess",
+        related_name="shared_inboxes",
+        blank=True,
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "inboxes"
+        ordering = ["team__name", "kind", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "name"], name="inbox_unique_team_name"),
+            models.CheckConstraint(
+                condition=(
+                    Q(kind="shared", owner__isnull=True) | Q(kind="personal", owner__isnull=False)
+                ),
+                name="inbox_owner_only_for_personal",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_personal(self) -> bool:
+        return self.kind == self.Kind.PERSONAL
+
+
+class InboxAccess(models.Model):
+    """A user on a shared inbox's access list."""
+
+    inbox = models.ForeignKey(Inbox, on_delete=models.CASCADE, related_name="access")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="inbox_access"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "inbox access"
+        constraints = [
+            models.UniqueConstraint(fields=["inbox", "user"], name="inboxaccess_unique_inbox_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.inbox}"
+
+
+class PhoneNumber(models.Model):
+    """A number (E.164) that texts arrive at, on one inbox, sent through one provider."""
+
+    number = models.CharField(max_length=16, unique=True)
+    inbox = models.ForeignKey(Inbox, on_delete=models.PROTECT, related_name="phone_numbers")
+    provider = models.CharField(max_length=16, choices=ProviderName.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.number

@@ -1,0 +1,39 @@
+"""The background worker: one loop that does whatever work is due, then waits a moment.
+
+The database is the queue (no broker on one machine). Several workers may run at once: every
+piece of work is claimed with a conditional UPDATE before it is done.
+"""
+
+import logging
+import threading
+
+from django.conf import settings
+from django.db import close_old_connections
+
+from textdesk.messaging.dispatch import dispatch_due_messages
+from textdesk.providers.registry import all_providers
+
+logger = logging.getLogger(__name__)
+
+
+def run_once() -> int:
+    """Do one round of due work; returns how many pieces of work were done."""
+    done = dispatch_due_messages()
+    for provider in all_providers():
+        done += provider.run_due_work()
+    return done
+
+
+def run_forever(stop: threading.Event) -> None:
+    logger.info("Worker started")
+    while not stop.is_set():
+        close_old_connections()
+        try:
+            done = run_once()
+        except Exception:
+            # A database hiccup must not end the worker; log it and try again shortly.
+            logger.exception("Worker round failed")
+            done = 0
+        if not done:
+            stop.wait(settings.WORKER_POLL_SECONDS)
+    logger.info("Worker stopped")
