@@ -65,11 +65,12 @@ class TwilioProvider(Provider):
                 retryable=False,
                 code="not-configured",
             )
-        form: list[tuple[str, str]] = [("From", sms.from_number), ("To", sms.to_number)]
+        form: dict[str, str | list[str]] = {"From": sms.from_number, "To": sms.to_number}
         if sms.body:
-            form.append(("Body", sms.body))
-        form.extend(("MediaUrl", url) for url in sms.media_urls)
-        form.append(("StatusCallback", status_callback_url(sms.message_id)))
+            form["Body"] = sms.body
+        if sms.media_urls:
+            form["MediaUrl"] = list(sms.media_urls)  # repeated field, one per attachment
+        form["StatusCallback"] = status_callback_url(sms.message_id)
         url = f"{self.api_base}/2010-04-01/Accounts/{self.account_sid}/Messages.json"
         try:
             response = httpx.post(

@@ -1,0 +1,75 @@
+"""Fixtures shared by the whole suite. Helpers and personas live in textdesk/testing.py."""
+
+import pytest
+from twilio.request_validator import RequestValidator
+
+from textdesk.providers.twilio.fake_server import FakeTwilio, start_fake_twilio
+from textdesk.testing import World, create_world
+
+TWILIO_ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
+TWILIO_AUTH_TOKEN = "12345678901234567890123456789012"
+PUBLIC_URL = "https://textdesk.example.edu"
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_isolated_settings(settings, tmp_path):
+    # Real password hashing costs ~0.3 s a user; the login tests still check real passwords.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.TEXTDESK_PUBLIC_URL = PUBLIC_URL
+    settings.ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost", "textdesk.example.edu"]
+    settings.SIMULATOR_RECEIPT_DELAY_SECONDS = 0
+    settings.SIMULATOR_FAILURE_RATE = 0
+    settings.TWILIO_ACCOUNT_SID = TWILIO_ACCOUNT_SID
+    settings.TWILIO_AUTH_TOKEN = TWILIO_AUTH_TOKEN
+    # Nothing in the suite may reach the real Twilio.
+    settings.TWILIO_API_BASE = "http://127.0.0.1:9"
+    settings.TWILIO_TIMEOUT_SECONDS = 2
+
+
+@pytest.fixture
+def world(db) -> World:
+    return create_world()
+
+
+@pytest.fixture(scope="session")
+def _fake_twilio_server():
+    fake, server = start_fake_twilio(TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN)
+    yield fake
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def fake_twilio(_fake_twilio_server, settings) -> FakeTwilio:
+    """A fake Twilio REST API on loopback, fresh for each test, that our code really calls."""
+    fake = _fake_twilio_server
+    with fake.lock:
+        fake.requests.clear()
+        fake.messages.clear()
+        fake.canned.clear()
+    settings.TWILIO_API_BASE = fake.base_url
+    return fake
+
+
+def twilio_signature(url: str, params: dict | list, token: str = TWILIO_AUTH_TOKEN) -> str:
+    """The X-Twilio-Signature Twilio would send for a POST of ``params`` to ``url``."""
+    from django.http import QueryDict
+
+    query = QueryDict(mutable=True)
+    for key, value in params.items() if isinstance(params, dict) else params:
+        query.appendlist(key, value)
+    return RequestValidator(token).compute_signature(url, query)
+
+
+@pytest.fixture
+def signed_post(client):
+    """POST form fields to a webhook path, signed the way Twilio signs them."""
+
+    def post(path: str, params: dict, *, signature: str | None = None, sign_url: str | None = None):
+        url = sign_url if sign_url is not None else PUBLIC_URL + path
+        headers = {}
+        if signature != "":
+            headers["X-Twilio-Signature"] = signature or twilio_signature(url, params)
+        return client.post(path, params, headers=headers)
+
+    return post

@@ -1,0 +1,152 @@
+"""Replies go to Twilio's real REST API (here: the fake Twilio on loopback) in its wire format."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from conftest import PUBLIC_URL, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN
+from textdesk.conversations.actions import send_reply
+from textdesk.conversations.models import Message
+from textdesk.inboxes.models import PhoneNumber
+from textdesk.messaging.dispatch import MAX_ATTEMPTS
+from textdesk.messaging.worker import run_once
+from textdesk.providers.twilio.fake_server import INVALID_NUMBER, NOT_MOBILE_NUMBER
+from textdesk.testing import STUDENT_NUMBER, create_conversation
+
+TWILIO_NUMBER = "+16175550111"
+
+
+@pytest.fixture
+def conversation(world):
+    PhoneNumber.objects.filter(inbox=world.shared).update(number=TWILIO_NUMBER, provider="twilio")
+    return create_conversation(world.shared)
+
+
+def test_a_reply_reaches_twilio_with_the_right_fields_and_basic_auth(
+    world, conversation, fake_twilio
+):
+    message = send_reply(world.bob, conversation, "Yes, we have it. Anything else?")
+    assert fake_twilio.sent() == []  # queued: the worker sends it
+
+    run_once()
+
+    [request] = fake_twilio.sent()
+    assert request.path == f"/2010-04-01/Accounts/{TWILIO_ACCOUNT_SID}/Messages.json"
+    assert request.basic_auth == (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN)
+    assert request.headers["content-type"] == "application/x-www-form-urlencoded"
+    assert request.field("From") == TWILIO_NUMBER
+    assert request.field("To") == STUDENT_NUMBER
+    assert request.field("Body") == "Yes, we have it. Anything else?"
+    assert request.field("StatusCallback") == (
+        f"{PUBLIC_URL}/webhooks/twilio/status?message={message.pk}"
+    )
+    assert request.fields("MediaUrl") == []
+    message.refresh_from_db()
+    assert message.status == "sending"
+    assert message.provider_message_id in fake_twilio.messages
+    assert message.sent_at is not None
+    assert message.attempts == 1
+    assert message.claimed_until is None
+
+
+def test_a_message_is_sent_once_even_when_the_worker_runs_again(world, conversation, fake_twilio):
+    send_reply(world.bob, conversation, "Once")
+    run_once()
+    run_once()
+    assert len(fake_twilio.sent()) == 1
+
+
+def test_media_urls_are_sent_as_repeated_mediaurl_fields(world, conversation, fake_twilio):
+    message = send_reply(world.bob, conversation, "See attached")
+    urls = ["https://textdesk.example.edu/media/a.png", "https://textdesk.example.edu/media/b.gif"]
+    Message.objects.filter(pk=message.pk).update(media_urls=urls)
+    run_once()
+    [request] = fake_twilio.sent()
+    assert request.fields("MediaUrl") == urls
+
+
+@pytest.mark.parametrize(
+    ("number", "code"), [(INVALID_NUMBER, "21211"), (NOT_MOBILE_NUMBER, "21614")]
+)
+def test_a_permanent_error_fails_the_message_without_retrying(world, fake_twilio, number, code):
+    PhoneNumber.objects.filter(inbox=world.shared).update(number=TWILIO_NUMBER, provider="twilio")
+    conversation = create_conversation(world.shared, sender=number)
+    message = send_reply(world.bob, conversation, "Hello")
+    run_once()
+    message.refresh_from_db()
+    assert message.status == "failed"
+    assert message.error_code == code
+    assert "not a valid" in message.error_message
+    run_once()
+    assert len(fake_twilio.sent()) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "code"), [(500, 20500), (503, None), (429, 20429)], ids=["500", "503", "429"]
+)
+def test_a_server_error_or_rate_limit_is_retried_later(
+    world, conversation, fake_twilio, status, code
+):
+    fake_twilio.fail_next(status, code)
+    message = send_reply(world.bob, conversation, "Hello")
+    before = timezone.now()
+    run_once()
+
+    message.refresh_from_db()
+    assert message.status == "queued"
+    assert message.next_attempt_at > before
+    assert message.claimed_until is None
+    assert message.error_code == str(code or status)
+    run_once()  # not due yet
+    assert len(fake_twilio.sent()) == 1
+
+    Message.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
+    run_once()
+    message.refresh_from_db()
+    assert message.status == "sending"
+    assert message.attempts == 2
+    assert len(fake_twilio.sent()) == 2
+
+
+def test_a_timeout_is_retried(world, conversation, fake_twilio, settings):
+    settings.TWILIO_TIMEOUT_SECONDS = 0.2
+    fake_twilio.fail_next(500, delay=1.0)
+    message = send_reply(world.bob, conversation, "Hello")
+    run_once()
+    message.refresh_from_db()
+    assert message.status == "queued"
+    assert message.error_code == "timeout"
+    assert message.next_attempt_at > timezone.now()
+
+
+def test_a_message_that_keeps_failing_gives_up_after_the_last_attempt(
+    world, conversation, fake_twilio
+):
+    message = send_reply(world.bob, conversation, "Hello")
+    Message.objects.filter(pk=message.pk).update(attempts=MAX_ATTEMPTS - 1)
+    fake_twilio.fail_next(503)
+    run_once()
+    message.refresh_from_db()
+    assert message.status == "failed"
+    assert message.attempts == MAX_ATTEMPTS
+
+
+def test_wrong_credentials_fail_the_message_with_twilios_code(
+    world, conversation, fake_twilio, settings
+):
+    settings.TWILIO_AUTH_TOKEN = "wrong"
+    message = send_reply(world.bob, conversation, "Hello")
+    run_once()
+    message.refresh_from_db()
+    assert message.status == "failed"
+    assert message.error_code == "20003"
+
+
+def test_a_message_claimed_by_another_worker_is_left_alone(world, conversation, fake_twilio):
+    message = send_reply(world.bob, conversation, "Hello")
+    Message.objects.filter(pk=message.pk).update(
+        claimed_until=timezone.now() + timedelta(minutes=1)
+    )
+    run_once()
+    assert fake_twilio.sent() == []

@@ -1,0 +1,113 @@
+"""Personas and create_* helpers shared by every test.
+
+- Alice is an admin of the Admissions team and works its shared inbox; she has a personal inbox.
+- Bob is a member of Admissions, on the shared inbox's access list.
+- Charlie is in Financial Aid: he can see none of Admissions' inboxes, and they cannot see his.
+"""
+
+from dataclasses import dataclass
+
+from textdesk.accounts.models import Membership, Team, User
+from textdesk.contacts.models import Contact
+from textdesk.conversations.actions import receive_inbound
+from textdesk.conversations.models import Conversation, Message
+from textdesk.inboxes.models import Inbox, InboxAccess, PhoneNumber
+from textdesk.providers.base import InboundSms
+from textdesk.providers.names import ProviderName
+
+PASSWORD = "correct horse battery staple"
+
+SHARED_NUMBER = "+16175550101"
+ALICE_PERSONAL_NUMBER = "+16175550102"
+CHARLIE_NUMBER = "+16175550103"
+STUDENT_NUMBER = "+16175550142"  # a contact texting in
+
+_sequence = iter(range(1, 10**9))
+
+
+def unique_sid(prefix: str = "SM") -> str:
+    return f"{prefix}{next(_sequence):032x}"
+
+
+def create_user(username: str, *, first_name: str = "", **extra) -> User:
+    user = User(username=username, first_name=first_name or username.title(), **extra)
+    user.set_password(PASSWORD)
+    user.save()
+    return user
+
+
+def create_team(name: str) -> Team:
+    return Team.objects.create(name=name)
+
+
+def create_inbox(
+    team: Team,
+    name: str,
+    number: str,
+    *,
+    provider: str = ProviderName.SIMULATOR,
+    members: tuple[User, ...] = (),
+    owner: User | None = None,
+) -> Inbox:
+    inbox = Inbox.objects.create(
+        team=team,
+        name=name,
+        kind=Inbox.Kind.PERSONAL if owner else Inbox.Kind.SHARED,
+        owner=owner,
+    )
+    PhoneNumber.objects.create(number=number, inbox=inbox, provider=provider)
+    for user in members:
+        InboxAccess.objects.create(inbox=inbox, user=user)
+    return inbox
+
+
+def create_contact(team: Team, phone: str = STUDENT_NUMBER, **fields) -> Contact:
+    return Contact.objects.create(team=team, phone=phone, **fields)
+
+
+def receive_text(
+    inbox: Inbox, body: str = "Hi, is my application complete?", *, sender: str = STUDENT_NUMBER
+) -> Message:
+    """A contact texts ``inbox`` (through the shared inbound code, as a webhook would)."""
+    phone_number = inbox.phone_numbers.first()
+    assert phone_number is not None
+    sms = InboundSms(
+        provider_message_id=unique_sid("SIM" if phone_number.provider == "simulator" else "SM"),
+        from_number=sender,
+        to_number=phone_number.number,
+        body=body,
+    )
+    return receive_inbound(phone_number.provider, sms).message
+
+
+def create_conversation(inbox: Inbox, *, sender: str = STUDENT_NUMBER) -> Conversation:
+    return receive_text(inbox, sender=sender).conversation
+
+
+@dataclass
+class World:
+    admissions: Team
+    financial_aid: Team
+    alice: User
+    bob: User
+    charlie: User
+    shared: Inbox
+    alice_personal: Inbox
+    charlie_inbox: Inbox
+
+
+def create_world() -> World:
+    admissions = create_team("Admissions")
+    financial_aid = create_team("Financial Aid")
+    alice = create_user("alice", last_name="Archer", email="alice@example.edu")
+    bob = create_user("bob", last_name="Baker", email="bob@example.edu")
+    charlie = create_user("charlie", last_name="Chen", email="charlie@example.edu")
+    Membership.objects.create(team=admissions, user=alice, role=Membership.Role.ADMIN)
+    Membership.objects.create(team=admissions, user=bob, role=Membership.Role.MEMBER)
+    Membership.objects.create(team=financial_aid, user=charlie, role=Membership.Role.ADMIN)
+    shared = create_inbox(admissions, "Admissions", SHARED_NUMBER, members=(alice, bob))
+    alice_personal = create_inbox(admissions, "Alice's line", ALICE_PERSONAL_NUMBER, owner=alice)
+    charlie_inbox = create_inbox(financial_aid, "Financial Aid", CHARLIE_NUMBER, members=(charlie,))
+    return World(
+        admissions, financial_aid, alice, bob, charlie, shared, alice_personal, charlie_inbox
+    )
