@@ -51,11 +51,30 @@ class Received:
     created: bool  # False when this was a repeated delivery of a message we already have
 
 
-def _preview(body: str, media_urls: list[str] | tuple[str, ...]) -> str:
-    text = " ".join(body.split())
-    if not text and media_urls:
+def _preview(message: Message) -> str:
+    text = " ".join(message.body.split())
+    if not text and message.media_urls:
         text = "(picture)"
     return text[:PREVIEW_LENGTH]
+
+
+def _record_activity(
+    conversation: Conversation,
+    message: Message,
+    *,
+    needs_reply: bool,
+    phone_number: PhoneNumber | None = None,
+) -> None:
+    """Keep the conversation's list fields in step with its newest message."""
+    conversation.last_message_at = message.created_at
+    conversation.needs_reply = needs_reply
+    conversation.preview = _preview(message)
+    fields = ["last_message_at", "needs_reply", "preview"]
+    if phone_number is not None:
+        # Replies go out from the number the contact last texted.
+        conversation.phone_number = phone_number
+        fields.append("phone_number")
+    conversation.save(update_fields=fields)
 
 
 def receive_inbound(provider: str, sms: InboundSms) -> Received:
@@ -112,12 +131,7 @@ def receive_inbound(provider: str, sms: InboundSms) -> Received:
                 provider=provider, provider_message_id=sms.provider_message_id
             )
             return Received(existing, created=False)
-        Conversation.objects.filter(pk=conversation.pk).update(
-            last_message_at=message.created_at,
-            needs_reply=True,
-            preview=_preview(sms.body, sms.media_urls),
-            phone_number=phone_number,
-        )
+        _record_activity(conversation, message, needs_reply=True, phone_number=phone_number)
     logger.info("Received message %s in inbox %s", message.pk, inbox.pk)
     return Received(message, created=True)
 
@@ -172,9 +186,7 @@ def send_reply(user: User, conversation: Conversation, body: str) -> Message:
             segments=analysis.segments,
             next_attempt_at=now,
         )
-        Conversation.objects.filter(pk=conversation.pk).update(
-            last_message_at=message.created_at, needs_reply=False, preview=_preview(body, [])
-        )
+        _record_activity(conversation, message, needs_reply=False)
     logger.info("Queued message %s from user %s", message.pk, user.pk)
     return message
 

@@ -7,6 +7,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from textdesk.conversations.actions import RejectedInbound, UnknownNumber
 from textdesk.inboxes.models import PhoneNumber
+from textdesk.inboxes.queries import accessible_inboxes
 from textdesk.phones import InvalidPhoneNumber, textable_e164
 from textdesk.providers.base import BadWebhook
 from textdesk.providers.names import ProviderName
@@ -18,12 +19,16 @@ DEFAULT_HANDSET = "+16175550100"
 THREAD_LENGTH = 100
 
 
-def _phone_context(handset_raw: str, service_number: str) -> dict:
+def _phone_context(request: HttpRequest, handset_raw: str, service_number: str) -> dict:
     numbers = list(
         PhoneNumber.objects.filter(provider=ProviderName.SIMULATOR)
         .select_related("inbox")
         .order_by("inbox__name", "number")
     )
+    # Any number can be texted, as on a real phone; only inboxes the user may see are named.
+    visible = set(accessible_inboxes(request.user).values_list("pk", flat=True))
+    for number in numbers:
+        number.label = number.inbox.name if number.inbox_id in visible else "Another team's inbox"
     if service_number not in {n.number for n in numbers}:
         service_number = numbers[0].number if numbers else ""
     handset_error = ""
@@ -52,7 +57,9 @@ def _phone_context(handset_raw: str, service_number: str) -> dict:
 @require_GET
 @login_required
 def phone(request: HttpRequest) -> HttpResponse:
-    context = _phone_context(request.GET.get("handset", ""), request.GET.get("service_number", ""))
+    context = _phone_context(
+        request, request.GET.get("handset", ""), request.GET.get("service_number", "")
+    )
     template = "simulator/_thread.html" if request.htmx else "simulator/phone.html"
     return render(request, template, context)
 
@@ -72,7 +79,7 @@ def send(request: HttpRequest) -> HttpResponse:
     except (BadWebhook, RejectedInbound, UnknownNumber, InvalidPhoneNumber) as e:
         error = str(e)
     context = _phone_context(
-        request.POST.get("handset", ""), request.POST.get("service_number", "")
+        request, request.POST.get("handset", ""), request.POST.get("service_number", "")
     )
     context["error"] = error
     template = "simulator/_thread.html" if request.htmx else "simulator/phone.html"

@@ -1,0 +1,126 @@
+"""Every page walked as someone who may not see it: 404, never a hint that it exists."""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from textdesk.conversations.models import Message
+from textdesk.testing import create_conversation
+
+# Pages that need no inbox: reachable by any signed-in user (or anyone, for sign-in/health).
+PUBLIC = {"login", "logout", "healthz"}
+SIGNED_IN = {"home", "simulator:phone", "simulator:send"}
+# Webhooks authenticate the caller by signature, tested in providers/twilio/tests.
+WEBHOOKS = {"twilio:messages", "twilio:status"}
+
+
+def named_patterns(resolver=None, namespace="") -> dict[str, str]:
+    """Every named URL in the project, as {name: route}."""
+    found = {}
+    for entry in (resolver or get_resolver()).url_patterns:
+        if isinstance(entry, URLResolver):
+            if entry.app_name == "admin":
+                continue  # Django's admin checks is_staff itself
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            for name, route in named_patterns(entry, inner).items():
+                found[name] = str(entry.pattern) + route
+        elif isinstance(entry, URLPattern) and entry.name:
+            found[namespace + entry.name] = str(entry.pattern)
+    return found
+
+
+def inbox_urls(inbox, conversation) -> dict[str, str]:
+    """Each inbox page of the project, filled in for ``inbox`` and ``conversation``."""
+    urls = {}
+    for name, route in named_patterns().items():
+        if name in PUBLIC | SIGNED_IN | WEBHOOKS:
+            continue
+        route = route.replace("<int:inbox_id>", str(inbox.pk))
+        route = route.replace("<int:conversation_id>", str(conversation.pk))
+        assert "<" not in route, f"{name}: teach this test about {route}"
+        urls[name] = "/" + route
+    return urls
+
+
+def test_every_url_is_classified_so_that_new_pages_are_walked_too(world):
+    conversation = create_conversation(world.shared)
+    assert set(inbox_urls(world.shared, conversation)) == {
+        "inbox",
+        "new_conversation",
+        "conversation",
+        "thread",
+        "reply",
+    }
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_charlie_gets_404_on_every_page_of_an_admissions_inbox(world, client, method):
+    conversation = create_conversation(world.shared)
+    client.force_login(world.charlie)
+    for name, url in inbox_urls(world.shared, conversation).items():
+        response = getattr(client, method)(url, {"body": "Hi", "number": "+16175550177"})
+        assert response.status_code in (404, 405), f"{method} {name} {url}: {response.status_code}"
+    assert Message.objects.filter(direction="out").count() == 0
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_bob_gets_404_on_every_page_of_alices_personal_inbox(world, client, method):
+    conversation = create_conversation(world.alice_personal)
+    client.force_login(world.bob)
+    for name, url in inbox_urls(world.alice_personal, conversation).items():
+        response = getattr(client, method)(url, {"body": "Hi", "number": "+16175550177"})
+        assert response.status_code in (404, 405), f"{method} {name} {url}: {response.status_code}"
+    assert Message.objects.filter(direction="out").count() == 0
+
+
+def test_a_conversation_is_not_reachable_through_another_inbox_url(world, client):
+    """Bob may open the shared inbox, but not Charlie's conversation under its URL."""
+    charlies_conversation = create_conversation(world.charlie_inbox)
+    client.force_login(world.bob)
+    for name, url in inbox_urls(world.shared, charlies_conversation).items():
+        if "conversation_id" in named_patterns()[name]:
+            assert client.get(url).status_code in (404, 405), name
+            assert client.post(url, {"body": "Hi"}).status_code in (404, 405), name
+    assert Message.objects.filter(direction="out").count() == 0
+
+
+def test_a_user_removed_from_the_team_loses_access(world, client):
+    conversation = create_conversation(world.shared)
+    world.bob.memberships.all().delete()
+    client.force_login(world.bob)
+    assert (
+        client.get(f"/inboxes/{world.shared.pk}/conversations/{conversation.pk}/").status_code
+        == 404
+    )
+
+
+def test_team_admins_see_shared_inboxes_without_being_on_the_list(world, client):
+    world.shared.access.filter(user=world.alice).delete()
+    client.force_login(world.alice)
+    assert client.get(f"/inboxes/{world.shared.pk}/").status_code == 200
+
+
+def test_people_who_may_see_an_inbox_get_every_page(world, client):
+    conversation = create_conversation(world.shared)
+    client.force_login(world.bob)
+    for name, url in inbox_urls(world.shared, conversation).items():
+        if name != "reply":
+            assert client.get(url).status_code == 200, name
+
+
+def test_signed_out_visitors_are_sent_to_sign_in(world, client):
+    conversation = create_conversation(world.shared)
+    urls = [*inbox_urls(world.shared, conversation).values(), "/", "/simulator/"]
+    for url in urls:
+        response = client.get(url)
+        if response.status_code != 405:
+            assert response.status_code == 302, url
+            assert response["Location"].startswith("/login/?next="), url
+    assert client.post("/simulator/send/", {"body": "x"}).status_code == 302
+
+
+def test_the_inbox_switcher_lists_only_accessible_inboxes(world, client):
+    client.force_login(world.bob)
+    html = client.get(f"/inboxes/{world.shared.pk}/").content.decode()
+    assert "Admissions" in html
+    assert "Alice&#x27;s line" not in html
+    assert "Financial Aid" not in html
