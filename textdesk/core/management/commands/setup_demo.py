@@ -28,7 +28,7 @@ class Command(BaseCommand):
             admin = User.objects.create_superuser(
                 ADMIN_USERNAME, password=password, first_name="Admin"
             )
-            team = Team.objects.create(name=TEAM_NAME)
+            team, _ = Team.objects.get_or_create(name=TEAM_NAME)
             ensure_membership(team, admin, role=Membership.Role.ADMIN)
             ensure_inbox(
                 SHARED_INBOX[0],

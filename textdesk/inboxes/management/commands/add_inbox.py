@@ -1,7 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from textdesk.accounts.models import Team
-from textdesk.inboxes.actions import SetupError, default_team, ensure_inbox
+from textdesk.inboxes.actions import InboxSetup, SetupError, default_team, ensure_inbox
 from textdesk.providers.names import ProviderName
 
 
@@ -31,6 +32,14 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options) -> None:
+        # One transaction, so that a refused request does not leave a new default team behind.
+        with transaction.atomic():
+            setup, team = self._add(options)
+        verb = "Created" if setup.created else "Updated" if setup.changes else "Unchanged:"
+        details = f" ({'; '.join(setup.changes)})" if setup.changes else ""
+        self.stdout.write(f"{verb} inbox {setup.inbox.name!r} in {team}{details}")
+
+    def _add(self, options) -> tuple[InboxSetup, Team]:
         if options["team"]:
             try:
                 team = Team.objects.get(name=options["team"])
@@ -52,6 +61,4 @@ class Command(BaseCommand):
             )
         except SetupError as e:
             raise CommandError(str(e)) from None
-        verb = "Created" if setup.created else "Updated" if setup.changes else "Unchanged:"
-        details = f" ({'; '.join(setup.changes)})" if setup.changes else ""
-        self.stdout.write(f"{verb} inbox {setup.inbox.name!r} in {team}{details}")
+        return setup, team
