@@ -73,3 +73,66 @@ def signed_post(client):
         return client.post(path, params, headers=headers)
 
     return post
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright (which must never download a browser itself)."""
+    import os
+    from pathlib import Path
+
+    from playwright.sync_api import sync_playwright
+
+    executable = os.environ.get("TEXTDESK_CHROMIUM", "/usr/bin/chromium")
+    if not Path(executable).exists():
+        pytest.fail(f"Chromium not found at {executable}: run `make test`, which installs it.")
+    # Playwright's sync API runs an event loop in this thread; Django would otherwise refuse
+    # database calls from the test body, which are ordinary synchronous code.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable,
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context()
+    context.set_default_timeout(15_000)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def running_worker(transactional_db):
+    """The background worker, running in a thread against the test database."""
+    import threading
+
+    from django.db import connection
+
+    from textdesk.messaging.worker import run_forever
+
+    stop = threading.Event()
+
+    def run() -> None:
+        try:
+            run_forever(stop)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run, name="worker", daemon=True)
+    thread.start()
+    yield
+    stop.set()
+    thread.join(timeout=10)
