@@ -2,6 +2,7 @@
 shared inbox, and the reply typed there reaches the simulated phone, delivered."""
 
 import re
+from urllib.parse import urlencode
 
 import pytest
 from playwright.sync_api import expect
@@ -11,6 +12,7 @@ from textdesk.testing import PASSWORD, SHARED_NUMBER, create_world
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 HANDSET = "+16175550123"
+PHONE = "/simulator/?" + urlencode({"handset": HANDSET, "service_number": SHARED_NUMBER})
 
 
 def sign_in(page, base_url: str, username: str) -> None:
@@ -30,7 +32,7 @@ def test_a_text_from_the_simulator_is_answered_from_the_shared_inbox(
     expect(page).to_have_url(re.compile(rf"/inboxes/{world.shared.pk}/$"))
 
     # A student texts the shared inbox from a simulated phone.
-    page.goto(f"{live_server.url}/simulator/?handset={HANDSET}&service_number={SHARED_NUMBER}")
+    page.goto(live_server.url + PHONE)
     page.get_by_label("Text message").fill("Hi! When is the open day?")
     page.get_by_role("button", name="Send").click()
     expect(page.locator("#phone-thread")).to_contain_text("Hi! When is the open day?")
@@ -51,7 +53,7 @@ def test_a_text_from_the_simulator_is_answered_from_the_shared_inbox(
     expect(reply.locator(".status")).to_have_text("Delivered", timeout=20_000)
 
     # The phone has it.
-    page.goto(f"{live_server.url}/simulator/?handset={HANDSET}&service_number={SHARED_NUMBER}")
+    page.goto(live_server.url + PHONE)
     expect(page.locator("#phone-thread")).to_contain_text("Saturday at 10 in the Great Hall.")
 
     # And the shared inbox no longer lists it as unreplied.

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET, require_POST
 from textdesk.conversations.actions import RejectedInbound, UnknownNumber
 from textdesk.inboxes.models import PhoneNumber
 from textdesk.inboxes.queries import accessible_inboxes
-from textdesk.phones import InvalidPhoneNumber, textable_e164
+from textdesk.phones import InvalidPhoneNumber, textable_e164, to_e164
 from textdesk.providers.base import BadWebhook
 from textdesk.providers.names import ProviderName
 from textdesk.providers.simulator.carrier import text_from_handset
@@ -29,6 +29,10 @@ def _phone_context(request: HttpRequest, handset_raw: str, service_number: str) 
     visible = set(accessible_inboxes(request.user).values_list("pk", flat=True))
     for number in numbers:
         number.label = number.inbox.name if number.inbox_id in visible else "Another team's inbox"
+    try:
+        service_number = to_e164(service_number)
+    except InvalidPhoneNumber:
+        service_number = ""
     if service_number not in {n.number for n in numbers}:
         service_number = numbers[0].number if numbers else ""
     handset_error = ""

@@ -58,10 +58,8 @@ def test_the_reply_reaches_the_phone_and_is_delivered(world, client):
     on_phone = CarrierMessage.objects.get(direction="mt")
     assert (on_phone.handset, on_phone.service_number) == (HANDSET, SHARED_NUMBER)
     assert on_phone.body == "Saturday at 10. See you there!"
-    phone = client.get(
-        f"/simulator/?handset={HANDSET}&service_number={SHARED_NUMBER}"
-    ).content.decode()
-    assert "Saturday at 10. See you there!" in phone
+    phone = client.get("/simulator/", {"handset": HANDSET, "service_number": SHARED_NUMBER})
+    assert "Saturday at 10. See you there!" in phone.content.decode()
 
 
 def test_delivery_receipts_wait_for_their_delay(world, settings):
@@ -128,3 +126,13 @@ def test_the_phone_page_lists_every_simulator_number_but_names_only_visible_inbo
     assert f"Admissions ({SHARED_NUMBER})" in html
     assert "Financial Aid" not in html
     assert "Alice&#x27;s line" not in html
+
+
+def test_a_number_typed_into_the_address_bar_picks_that_inbox(world, client):
+    """Unencoded, "+" in a query string arrives as a space; the page still understands it."""
+    client.force_login(world.alice)
+    personal = world.alice_personal.phone_numbers.get().number
+    text_inbox(client, "Hi Alice", service_number=personal)
+    html = client.get(f"/simulator/?handset={HANDSET}&service_number={personal}").content.decode()
+    assert "Hi Alice" in html
+    assert f'<option value="{personal}" selected>' in html
