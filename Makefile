@@ -6,7 +6,7 @@ CHROMIUM ?= /usr/bin/chromium
 # Parallel test processes; `make test WORKERS=0` runs in one process.
 WORKERS ?= auto
 
-.PHONY: run test test-postgres lint format lock bench clean
+.PHONY: run test test-postgres lint format lock clean
 
 $(VENV)/.base-installed: requirements/base.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,9 +35,8 @@ test: $(VENV)/.dev-installed $(CHROMIUM)
 	TEXTDESK_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -n $(WORKERS)
 
 # The same suite against PostgreSQL (DATABASE_URL, default: the local server's `test` database).
-test-postgres: $(VENV)/.dev-installed $(CHROMIUM)
-	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} \
-	TEXTDESK_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -n $(WORKERS)
+test-postgres:
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} $(MAKE) test
 
 lint: $(VENV)/.dev-installed
 	$(PY) -m ruff check .
