@@ -53,23 +53,35 @@ def test_every_url_is_classified_so_that_new_pages_are_walked_too(world):
 
 
 @pytest.mark.parametrize("method", ["get", "post"])
-def test_charlie_gets_404_on_every_page_of_an_admissions_inbox(world, client, method):
+@pytest.mark.parametrize(
+    ("outsider", "inbox"),
+    [("charlie", "shared"), ("bob", "alice_personal")],
+    ids=["charlie in the Admissions inbox", "bob in Alice's personal inbox"],
+)
+def test_outsiders_get_404_on_every_page_of_an_inbox(world, client, method, outsider, inbox):
+    inbox = getattr(world, inbox)
+    conversation = create_conversation(inbox)
+    client.force_login(getattr(world, outsider))
+    for name, url in inbox_urls(inbox, conversation).items():
+        response = getattr(client, method)(url, {"body": "Hi", "number": "+16175550177"})
+        assert response.status_code in (404, 405), f"{method} {name} {url}: {response.status_code}"
+    assert Message.objects.filter(direction="out").count() == 0
+
+
+def test_an_inbox_or_conversation_that_does_not_exist_is_404(world, client):
     conversation = create_conversation(world.shared)
-    client.force_login(world.charlie)
-    for name, url in inbox_urls(world.shared, conversation).items():
-        response = getattr(client, method)(url, {"body": "Hi", "number": "+16175550177"})
-        assert response.status_code in (404, 405), f"{method} {name} {url}: {response.status_code}"
-    assert Message.objects.filter(direction="out").count() == 0
-
-
-@pytest.mark.parametrize("method", ["get", "post"])
-def test_bob_gets_404_on_every_page_of_alices_personal_inbox(world, client, method):
-    conversation = create_conversation(world.alice_personal)
-    client.force_login(world.bob)
-    for name, url in inbox_urls(world.alice_personal, conversation).items():
-        response = getattr(client, method)(url, {"body": "Hi", "number": "+16175550177"})
-        assert response.status_code in (404, 405), f"{method} {name} {url}: {response.status_code}"
-    assert Message.objects.filter(direction="out").count() == 0
+    client.force_login(world.alice)
+    response = client.get("/inboxes/999999/")
+    assert response.status_code == 404
+    assert "an inbox you do not have access to" in response.content.decode()
+    assert client.get(f"/inboxes/{world.shared.pk}/conversations/999999/").status_code == 404
+    assert (
+        client.post(
+            f"/inboxes/{world.shared.pk}/conversations/{conversation.pk + 1000}/reply/",
+            {"body": "Hi"},
+        ).status_code
+        == 404
+    )
 
 
 def test_a_conversation_is_not_reachable_through_another_inbox_url(world, client):
