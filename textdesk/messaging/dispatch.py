@@ -95,8 +95,13 @@ def send_claimed(message_id: int) -> None:
         return
     now = timezone.now()
     with transaction.atomic():
+        # An earlier attempt's error is history now; the page should not show it.
         Message.objects.filter(pk=message.pk).update(
-            provider_message_id=result.provider_message_id, sent_at=now, claimed_until=None
+            provider_message_id=result.provider_message_id,
+            sent_at=now,
+            claimed_until=None,
+            error_code="",
+            error_message="",
         )
         advance_status(message.pk, result.status)
     logger.info("Sent message %s as %s", message.pk, result.provider_message_id)

@@ -106,6 +106,7 @@ def test_a_server_error_or_rate_limit_is_retried_later(
     message.refresh_from_db()
     assert message.status == "sending"
     assert message.attempts == 2
+    assert (message.error_code, message.error_message) == ("", "")
     assert len(fake_twilio.sent()) == 2
 
 
