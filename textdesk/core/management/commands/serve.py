@@ -21,7 +21,7 @@ class Command(BaseCommand):
     def handle(self, *args, host: str, port: int, **options) -> None:
         python = sys.executable
         web = [python, "-m", "uvicorn", "config.asgi:application", "--host", host]
-        web += ["--port", str(port), "--no-server-header"]
+        web += ["--port", str(port), "--no-server-header", "--lifespan", "off"]
         worker = [python, "manage.py", "worker"]
         children = [subprocess.Popen(web), subprocess.Popen(worker)]
         self.stdout.write(f"Textdesk is at http://{host}:{port}/ (Ctrl-C stops it)")
