@@ -109,7 +109,7 @@ def receive_inbound(provider: str, sms: InboundSms) -> Received:
             return Received(existing, created=False)
         inbox = phone_number.inbox
         contact = _get_or_create_contact(inbox, sender)
-        conversation = _get_or_create_conversation(inbox, contact, phone_number)
+        conversation = _locked(_get_or_create_conversation(inbox, contact, phone_number))
         analysis = analyze_sms(sms.body)
         try:
             with transaction.atomic():
@@ -134,6 +134,21 @@ def receive_inbound(provider: str, sms: InboundSms) -> Received:
         _record_activity(conversation, message, needs_reply=True, phone_number=phone_number)
     logger.info("Received message %s in inbox %s", message.pk, inbox.pk)
     return Received(message, created=True)
+
+
+def _locked(conversation: Conversation) -> Conversation:
+    """The conversation, re-read with its row locked until the transaction ends.
+
+    Every action that adds a message takes this lock first, so messages get their timestamps
+    in the order their transactions commit and the list fields (``needs_reply``, ``preview``)
+    always describe the newest message: a reply committing late can never hide a text that
+    arrived meanwhile. (SQLite's IMMEDIATE transactions already serialize all writers.)
+    """
+    return (
+        Conversation.objects.select_for_update()
+        .select_related("inbox", "phone_number")
+        .get(pk=conversation.pk)
+    )
 
 
 def _get_or_create_contact(inbox: Inbox, phone: str) -> Contact:
@@ -171,8 +186,8 @@ def send_reply(user: User, conversation: Conversation, body: str) -> Message:
     if not can_access_inbox(user, conversation.inbox):
         raise SendRefused("You do not have access to this inbox.", field=None)
     analysis = analyze_sms(body)
-    now = timezone.now()
     with transaction.atomic():
+        conversation = _locked(conversation)
         phone_number = conversation.phone_number
         message = Message.objects.create(
             conversation=conversation,
@@ -184,7 +199,7 @@ def send_reply(user: User, conversation: Conversation, body: str) -> Message:
             sent_by=user,
             encoding=analysis.encoding.value,
             segments=analysis.segments,
-            next_attempt_at=now,
+            next_attempt_at=timezone.now(),
         )
         _record_activity(conversation, message, needs_reply=False)
     logger.info("Queued message %s from user %s", message.pk, user.pk)
