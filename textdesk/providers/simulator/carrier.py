@@ -57,6 +57,7 @@ def report_due_receipts(limit: int = RECEIPT_BATCH) -> int:
                     provider_message_id=carrier_message.sid,
                     status=MessageStatus.DELIVERED if delivered else MessageStatus.UNDELIVERED,
                     error_code="" if delivered else UNREACHABLE_CODE,
+                    message_id=carrier_message.message_id,
                 ),
             )
         reported += 1

@@ -15,6 +15,9 @@ class CarrierMessage(models.Model):
         UNDELIVERED = "undelivered", "Undelivered"
 
     sid = models.CharField(max_length=64, unique=True)
+    # Textdesk's id for a text it sent, so the receipt finds its message even if it is
+    # reported before the worker has stored this sid.
+    message_id = models.BigIntegerField(null=True, blank=True)
     handset = models.CharField(max_length=16, help_text="The simulated phone's number.")
     service_number = models.CharField(max_length=16, help_text="The inbox number.")
     direction = models.CharField(max_length=2, choices=Direction.choices)

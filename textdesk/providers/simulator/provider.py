@@ -47,6 +47,7 @@ class SimulatorProvider(Provider):
         fails = random.random() < settings.SIMULATOR_FAILURE_RATE
         carrier_message = CarrierMessage.objects.create(
             sid=new_sid(),
+            message_id=sms.message_id,
             handset=handset,
             service_number=sms.from_number,
             direction=CarrierMessage.Direction.TO_HANDSET,

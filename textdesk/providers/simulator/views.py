@@ -41,7 +41,10 @@ def _phone_context(request: HttpRequest, handset_raw: str, service_number: str) 
     except InvalidPhoneNumber as e:
         handset, handset_error = "", str(e)
     thread: list[CarrierMessage] = []
-    if handset and service_number:
+    # A phone may text any inbox, but its thread with an inbox shows only to people who may
+    # see that inbox: the replies are that team's conversation.
+    readable = any(n.number == service_number and n.inbox_id in visible for n in numbers)
+    if handset and service_number and readable:
         thread = list(
             CarrierMessage.objects.filter(handset=handset, service_number=service_number).order_by(
                 "-created_at", "-id"
@@ -55,6 +58,7 @@ def _phone_context(request: HttpRequest, handset_raw: str, service_number: str) 
         "handset_raw": handset_raw or DEFAULT_HANDSET,
         "handset_error": handset_error,
         "thread": thread,
+        "readable": readable,
     }
 
 

@@ -21,7 +21,7 @@ def text_inbox(client, body: str, *, handset: str = HANDSET, service_number: str
 
 
 def test_a_text_from_a_simulated_phone_lands_in_the_shared_inbox(world, client):
-    client.force_login(world.charlie)  # anyone signed in may use the phones
+    client.force_login(world.bob)
     response = text_inbox(client, "When is the open day?")
 
     assert response.status_code == 200
@@ -36,7 +36,6 @@ def test_a_text_from_a_simulated_phone_lands_in_the_shared_inbox(world, client):
     assert CarrierMessage.objects.get().direction == "mo"
     assert "When is the open day?" in response.content.decode()
 
-    client.force_login(world.bob)
     listing = client.get(f"/inboxes/{world.shared.pk}/").content.decode()
     assert "When is the open day?" in listing
 
@@ -136,3 +135,38 @@ def test_a_number_typed_into_the_address_bar_picks_that_inbox(world, client):
     html = client.get(f"/simulator/?handset={HANDSET}&service_number={personal}").content.decode()
     assert "Hi Alice" in html
     assert f'<option value="{personal}" selected>' in html
+
+
+def test_a_thread_with_another_teams_inbox_stays_private(world, client):
+    """Charlie may text Admissions from a phone, but not read Admissions' replies."""
+    client.force_login(world.bob)
+    text_inbox(client, "Is my aid package ready?")
+    send_reply(world.bob, Conversation.objects.get(), "Your award letter went out today.")
+    run_once()
+
+    client.force_login(world.charlie)
+    page = client.get("/simulator/", {"handset": HANDSET, "service_number": SHARED_NUMBER})
+    html = page.content.decode()
+    assert "Your award letter went out today." not in html
+    assert "Is my aid package ready?" not in html
+    assert "belong to another team" in html
+    response = text_inbox(client, "One more thing")
+    assert response.status_code == 200
+    assert "Your award letter went out today." not in response.content.decode()
+    assert Message.objects.filter(body="One more thing", direction="in").exists()
+
+
+def test_a_receipt_reported_before_the_sid_is_stored_still_finds_its_message(world):
+    from textdesk.providers.simulator.carrier import report_due_receipts
+
+    reply = send_reply(world.bob, _conversation(world), "Hi")
+    from textdesk.messaging.dispatch import claim, send_claimed
+
+    assert claim(reply.pk)
+    send_claimed(reply.pk)
+    # As if another worker reported the receipt before this one stored the sid.
+    Message.objects.filter(pk=reply.pk).update(provider_message_id=None, status="sending")
+    assert report_due_receipts() == 1
+    reply.refresh_from_db()
+    assert reply.status == "delivered"
+    assert reply.provider_message_id == CarrierMessage.objects.get(direction="mt").sid
