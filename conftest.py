@@ -75,9 +75,12 @@ def signed_post(client):
     return post
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Debian's Chromium driven by Playwright (which must never download a browser itself)."""
+    """Debian's Chromium driven by Playwright (which must never download a browser itself).
+
+    Module-scoped: while Playwright's sync API is active it marks an event loop as running in
+    this thread, which Django's sync-only code refuses; other modules must not see it."""
     import os
     from pathlib import Path
 
@@ -88,6 +91,7 @@ def browser():
         pytest.fail(f"Chromium not found at {executable}: run `make test`, which installs it.")
     # Playwright's sync API runs an event loop in this thread; Django would otherwise refuse
     # database calls from the test body, which are ordinary synchronous code.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -104,6 +108,10 @@ def browser():
         )
         yield browser
         browser.close()
+    if previous is None:
+        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 Carriers bill (and Twilio charges) per segment, and a single curly quote pasted from a word
 processor silently switches a whole message from GSM-7 to UCS-2, more than halving the room per
-segment. The composer uses this module to show the count, the split points and the culprits
+segment. It is the basis for showing the count, the split points and the culprits
 before anyone presses send.
 
 The rules follow GSM 03.38 / 3GPP TS 23.038 and agree with Twilio's open-source Messaging
