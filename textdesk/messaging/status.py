@@ -43,21 +43,16 @@ _RANK = {
 }
 
 FINAL_STATUSES = frozenset(s for s, rank in _RANK.items() if rank == 3)
-# Statuses that outrank each status: exactly those that may replace it. Used in UPDATE
-# filters so that the rule is enforced by the database row, not by a value read earlier.
-_OUTRANKED = {
-    status: frozenset(other for other, rank in _RANK.items() if rank < _RANK[status])
-    for status in _RANK
-}
 
 
 def can_follow(current: str, new: str) -> bool:
-    """Whether an outbound message in status ``current`` may move to ``new``."""
+    """Whether an outbound message in status ``current`` may move to ``new``: the rule."""
     if current not in _RANK or new not in _RANK:
         return False
     return _RANK[new] > _RANK[current]
 
 
 def statuses_replaceable_by(new: str) -> frozenset[str]:
-    """The statuses a message may be in for ``new`` to replace it."""
-    return _OUTRANKED.get(MessageStatus(new), frozenset())
+    """The statuses a message may be in for ``new`` to replace it. UPDATEs filter on these,
+    so the rule is enforced on the row as it is when written, not on a value read earlier."""
+    return frozenset(current for current in _RANK if can_follow(current, new))

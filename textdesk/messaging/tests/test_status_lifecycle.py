@@ -89,3 +89,17 @@ def test_racing_callbacks_end_at_the_highest_status():
         thread.join()
     message.refresh_from_db()
     assert message.status == S.DELIVERED
+
+
+def test_the_database_update_follows_the_rule_for_every_pair_of_statuses(world):
+    from textdesk.conversations.models import Message
+
+    message = send_reply(world.bob, create_conversation(world.shared), "Hi")
+    outbound = [S.QUEUED, S.SENDING, S.SENT, S.DELIVERED, S.UNDELIVERED, S.FAILED]
+    for current in outbound:
+        for new in outbound:
+            Message.objects.filter(pk=message.pk).update(status=current)
+            moved = advance_status(message.pk, new)
+            message.refresh_from_db()
+            assert moved == can_follow(current, new), (current, new)
+            assert message.status == (new if moved else current), (current, new)
