@@ -9,6 +9,8 @@ WORKERS ?= auto
 .PHONY: run test test-postgres lint format lock clean
 
 $(VENV)/.base-installed: requirements/base.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null || \
+		{ echo "Textdesk needs Python 3.11 (found: $(PYTHON)); set PYTHON=/path/to/python3.11"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements/base.txt
 	@touch $@
@@ -19,9 +21,10 @@ $(VENV)/.dev-installed: requirements/dev.txt $(VENV)/.base-installed
 
 # The browser tests drive Debian's Chromium; Playwright never downloads a browser of its own.
 $(CHROMIUM):
-	@if [ "$$(id -u)" = 0 ]; then apt-get install -y --no-install-recommends chromium >/dev/null; \
-	elif command -v sudo >/dev/null; then sudo apt-get install -y --no-install-recommends chromium >/dev/null; \
-	else echo "Install Chromium (Debian: apt-get install chromium) or set CHROMIUM=/path/to/it"; exit 1; fi
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null; then SUDO=sudo; \
+	else echo "Install Chromium (Debian: apt-get install chromium) or set CHROMIUM=/path/to/it"; exit 1; fi; \
+	$$SUDO apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 || \
+	{ $$SUDO apt-get update >/dev/null && $$SUDO apt-get install -y --no-install-recommends chromium >/dev/null; }
 
 run: $(VENV)/.base-installed
 	$(PY) manage.py migrate --noinput

@@ -4,6 +4,7 @@ Without any configuration Textdesk runs on SQLite under ``var/`` with the built-
 simulator. ``DATABASE_URL`` switches to PostgreSQL; the ``TWILIO_*`` variables enable Twilio.
 """
 
+import os
 import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -25,8 +26,10 @@ def _secret_key() -> str:
         return configured
     key_file = VAR_DIR / "secret_key"
     if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
+        # Created readable by its owner only, from the first byte.
+        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as f:
+            f.write(secrets.token_urlsafe(50))
     return key_file.read_text().strip()
 
 
@@ -35,7 +38,9 @@ DEBUG = envbool("DEBUG", False)
 
 # The address at which Twilio and browsers reach this server. Webhook signatures are checked
 # against URLs built from it, so it keeps working behind a proxy that rewrites Host or scheme.
-TEXTDESK_PUBLIC_URL = envstr("TEXTDESK_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+TEXTDESK_PUBLIC_URL = envstr(
+    "TEXTDESK_PUBLIC_URL", f"http://127.0.0.1:{envint('PORT', 8000)}"
+).rstrip("/")
 _public = urlsplit(TEXTDESK_PUBLIC_URL)
 if _public.scheme not in ("http", "https") or not _public.hostname:
     raise ImproperlyConfigured(
@@ -185,3 +190,10 @@ SIMULATOR_FAILURE_RATE = envfloat("SIMULATOR_FAILURE_RATE", 0.0, minimum=0, maxi
 # for the worker that claimed it before another may take it over.
 WORKER_POLL_SECONDS = envfloat("WORKER_POLL_SECONDS", 0.25, minimum=0.01, maximum=60)
 WORKER_CLAIM_SECONDS = envint("WORKER_CLAIM_SECONDS", 120)
+# A claim must outlive the slowest provider call (httpx applies the timeout to connecting,
+# writing and reading in turn), or a second worker could take over a send still in flight.
+if WORKER_CLAIM_SECONDS < 3 * TWILIO_TIMEOUT_SECONDS + 30:
+    raise ImproperlyConfigured(
+        f"WORKER_CLAIM_SECONDS ({WORKER_CLAIM_SECONDS}) must be at least "
+        f"3 x TWILIO_TIMEOUT_SECONDS + 30 ({3 * TWILIO_TIMEOUT_SECONDS + 30:.0f})"
+    )

@@ -6,9 +6,10 @@ piece of work is claimed with a conditional UPDATE before it is done.
 
 import logging
 import threading
+import time
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 from textdesk.messaging.dispatch import dispatch_due_messages
 from textdesk.providers.registry import all_providers
@@ -24,15 +25,25 @@ def run_once() -> int:
     return done
 
 
+# How often an idle worker lets Django drop a stale database connection. Doing it every round
+# would reconnect to PostgreSQL four times a second.
+CONNECTION_CHECK_SECONDS = 60
+
+
 def run_forever(stop: threading.Event) -> None:
     logger.info("Worker started")
+    last_check = time.monotonic()
     while not stop.is_set():
-        close_old_connections()
+        if time.monotonic() - last_check > CONNECTION_CHECK_SECONDS:
+            close_old_connections()
+            last_check = time.monotonic()
         try:
             done = run_once()
         except Exception:
-            # A database hiccup must not end the worker; log it and try again shortly.
+            # A database hiccup must not end the worker: drop the connection (the next round
+            # opens a fresh one), log it and try again shortly.
             logger.exception("Worker round failed")
+            connection.close()
             done = 0
         if not done:
             stop.wait(settings.WORKER_POLL_SECONDS)
