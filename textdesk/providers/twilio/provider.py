@@ -1,6 +1,6 @@
 """Twilio, on its real wire format: the 2010-04-01 Messages REST API and signed webhooks."""
 
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 from django.conf import settings
@@ -28,6 +28,8 @@ STATUS_MAP = {
     "queued": MessageStatus.SENDING,
     "sending": MessageStatus.SENDING,
     "sent": MessageStatus.SENT,
+    # Some recipients of a group or RCS message have it; receipts for the rest may follow.
+    "partially_delivered": MessageStatus.SENT,
     "delivered": MessageStatus.DELIVERED,
     "read": MessageStatus.DELIVERED,
     "undelivered": MessageStatus.UNDELIVERED,
@@ -126,7 +128,7 @@ class TwilioProvider(Provider):
             raise BadWebhook("NumMedia is not a number") from None
         if not 0 <= num_media <= MAX_MEDIA:
             raise BadWebhook(f"NumMedia must be between 0 and {MAX_MEDIA}")
-        media = tuple(_required(data, f"MediaUrl{i}") for i in range(num_media))
+        media = tuple(_media_url(data, i) for i in range(num_media))
         return InboundSms(
             provider_message_id=sid,
             from_number=_required(data, "From"),
@@ -171,6 +173,14 @@ def _required(data, name: str) -> str:
     if len(value) > 2000:
         raise BadWebhook(f"{name} is too long")
     return value
+
+
+def _media_url(data, index: int) -> str:
+    # Shown as a link in the thread: anything but a web address (javascript:, data:) is refused.
+    url = _required(data, f"MediaUrl{index}")
+    if urlsplit(url).scheme not in ("https", "http"):
+        raise BadWebhook(f"MediaUrl{index} is not a web address")
+    return url
 
 
 def _json_or_empty(response: httpx.Response) -> dict:

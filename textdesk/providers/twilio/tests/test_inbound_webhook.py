@@ -120,6 +120,7 @@ def test_a_text_to_a_simulator_number_through_twilio_is_refused(world, signed_po
         {"NumMedia": "99"},
         {"AccountSid": "AC" + "f" * 32},
         {"Body": "x" * 10_001},
+        {"NumMedia": "1", "MediaUrl0": "javascript:alert(document.cookie)"},
     ],
     ids=lambda o: ",".join(f"{k}={v[:10]}" for k, v in o.items()),
 )

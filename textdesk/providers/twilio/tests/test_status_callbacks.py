@@ -82,6 +82,10 @@ def test_a_repeated_callback_changes_nothing(sent_message, signed_post):
     assert again.delivered_at == first.delivered_at
 
 
+def test_partially_delivered_counts_as_sent(sent_message, signed_post):
+    assert post_statuses(signed_post, sent_message, "partially_delivered") == ["sent"]
+
+
 def test_an_undelivered_callback_records_twilios_error_code(sent_message, signed_post):
     signed_post(*callback(sent_message, "undelivered", ErrorCode="30003"))
     sent_message.refresh_from_db()
