@@ -10,7 +10,9 @@ SESSION_KEY = "textdesk_time_zone"
 
 
 class TeamTimezoneMiddleware:
-    """Show times in the signed-in user's team time zone (remembered in the session)."""
+    """Show times in the signed-in user's team time zone (remembered for the session).
+
+    Pages about one inbox switch to that inbox's team zone; this is the zone for the rest."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -21,7 +23,8 @@ class TeamTimezoneMiddleware:
             if name is None:
                 team = Team.objects.filter(memberships__user=request.user).order_by("name").first()
                 name = team.time_zone if team else ""
-                request.session[SESSION_KEY] = name
+                if name:  # a user with no team yet is asked again once they have one
+                    request.session[SESSION_KEY] = name
             if name:
                 timezone.activate(zoneinfo.ZoneInfo(name))
         try:

@@ -1,9 +1,12 @@
 """The inbox pages. Views parse, check access and call actions; they hold no business rules."""
 
+import zoneinfo
+
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
 
@@ -15,6 +18,7 @@ from textdesk.conversations.queries import (
     get_conversation_or_404,
     thread_of,
 )
+from textdesk.inboxes.models import Inbox
 from textdesk.inboxes.queries import accessible_inboxes, get_inbox_or_404
 
 PAGE_SIZE = 50
@@ -32,7 +36,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 def inbox(request: HttpRequest, inbox_id: int) -> HttpResponse:
-    inbox = get_inbox_or_404(request.user, inbox_id)
+    inbox = _inbox(request, inbox_id)
     show = ListFilter.parse(request.GET.get("show"))
     page = Paginator(conversations_in(inbox, show), PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"inbox": inbox, "show": show, "filters": ListFilter.CHOICES, "page": page}
@@ -41,8 +45,16 @@ def inbox(request: HttpRequest, inbox_id: int) -> HttpResponse:
     return render(request, "conversations/inbox.html", context)
 
 
-def _conversation_context(request: HttpRequest, inbox_id: int, conversation_id: int) -> dict:
+def _inbox(request: HttpRequest, inbox_id: int) -> Inbox:
+    """The inbox the page is about (404 unless the user may see it); its times are shown in
+    its team's time zone, whichever team the viewer happens to belong to first."""
     inbox = get_inbox_or_404(request.user, inbox_id)
+    timezone.activate(zoneinfo.ZoneInfo(inbox.team.time_zone))
+    return inbox
+
+
+def _conversation_context(request: HttpRequest, inbox_id: int, conversation_id: int) -> dict:
+    inbox = _inbox(request, inbox_id)
     conversation = get_conversation_or_404(inbox, conversation_id)
     return {"inbox": inbox, "conversation": conversation, "thread": thread_of(conversation)}
 
@@ -89,7 +101,7 @@ def reply(request: HttpRequest, inbox_id: int, conversation_id: int) -> HttpResp
 @require_http_methods(["GET", "POST"])
 @login_required
 def new_conversation(request: HttpRequest, inbox_id: int) -> HttpResponse:
-    inbox = get_inbox_or_404(request.user, inbox_id)
+    inbox = _inbox(request, inbox_id)
     form = NewConversationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
