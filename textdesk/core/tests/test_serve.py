@@ -81,6 +81,7 @@ def test_serve_runs_the_app_and_the_worker_and_stops_on_ctrl_c(environment):
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # its own process group, like `make run` in a terminal
     )
     base = environment["TEXTDESK_PUBLIC_URL"]
     try:
@@ -127,8 +128,11 @@ def test_serve_runs_the_app_and_the_worker_and_stops_on_ctrl_c(environment):
                 what="the delivery receipt",
             )
     finally:
-        server.send_signal(signal.SIGINT)
+        # Ctrl-C in a terminal signals the whole foreground group: serve, uvicorn and worker.
+        os.killpg(server.pid, signal.SIGINT)
         output, _ = server.communicate(timeout=20)
     assert server.returncode == 0, output
     assert "Textdesk stopped." in output
     assert "Worker stopped" in output
+    leftovers = subprocess.run(["pgrep", "-g", str(server.pid)], capture_output=True, text=True)
+    assert leftovers.stdout == "", "processes left behind"
