@@ -5,9 +5,14 @@ UPDATE (only one worker can win it), calls the provider outside any transaction,
 the outcome. Retryable errors put the message back in the queue with backoff and jitter;
 permanent errors fail it with the provider's code.
 
-Known gap (tracked for the delivery-engine work): a worker that dies after the provider
-accepted a message but before recording it leaves the claim to expire, and the next claim
-sends it again. Reconciling with the provider before re-sending closes that window.
+When a provider call ends without a clear answer (a read timeout, a 5xx), the provider may
+have accepted the message. Its retry then waits at least ``UNCERTAIN_RETRY_SECONDS``, long
+enough for a status callback to arrive and move the message out of ``queued``, in which case
+it is never sent again.
+
+Known gaps (for the delivery-engine work): an uncertain send with no callback in that window,
+and a worker that dies between the provider's acceptance and recording it, are sent again.
+Looking the message up at the provider before re-sending closes both.
 """
 
 import logging
@@ -30,6 +35,7 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 BASE_BACKOFF_SECONDS = 5
 MAX_BACKOFF_SECONDS = 3600
+UNCERTAIN_RETRY_SECONDS = 90
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -110,6 +116,8 @@ def send_claimed(message_id: int) -> None:
 def _record_failure(message: Message, error: ProviderError) -> None:
     if error.retryable and message.attempts < MAX_ATTEMPTS:
         delay = retry_delay(message.attempts)
+        if error.may_have_sent:
+            delay = max(delay, timedelta(seconds=UNCERTAIN_RETRY_SECONDS))
         Message.objects.filter(pk=message.pk).update(
             next_attempt_at=timezone.now() + delay,
             claimed_until=None,

@@ -46,14 +46,19 @@ class StatusReport:
 
 
 class ProviderError(Exception):
-    """A send that did not happen. ``retryable`` says whether trying again later may succeed
-    (timeouts, 5xx, rate limits) or never will (invalid number, opted out)."""
+    """A send that failed. ``retryable`` says whether trying again later may succeed
+    (timeouts, 5xx, rate limits) or never will (invalid number, opted out).
+    ``may_have_sent`` marks the uncertain cases (the request reached the provider but no clear
+    answer came back): the provider may have accepted the message after all."""
 
-    def __init__(self, message: str, *, retryable: bool, code: str = "") -> None:
+    def __init__(
+        self, message: str, *, retryable: bool, code: str = "", may_have_sent: bool = False
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.retryable = retryable
         self.code = code
+        self.may_have_sent = may_have_sent
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}" if self.code else self.message

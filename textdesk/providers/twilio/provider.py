@@ -78,25 +78,27 @@ class TwilioProvider(Provider):
             response = httpx.post(
                 url, data=form, auth=(self.account_sid, self.auth_token), timeout=self.timeout
             )
-        except httpx.TimeoutException as e:
-            raise ProviderError(
-                f"Twilio did not answer in time ({e})", retryable=True, code="timeout"
-            ) from e
-        except httpx.HTTPError as e:
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as e:
+            # The request never reached Twilio: trying again cannot send it twice.
             raise ProviderError(
                 f"Could not reach Twilio ({e})", retryable=True, code="network"
+            ) from e
+        except httpx.HTTPError as e:
+            # Sent, but no answer (a read timeout, a dropped connection): Twilio may have it.
+            raise ProviderError(
+                f"Twilio did not answer ({e or type(e).__name__})",
+                retryable=True,
+                code="timeout",
+                may_have_sent=True,
             ) from e
 
         payload = _json_or_empty(response)
         if response.status_code >= 400:
             code = str(payload.get("code") or response.status_code)
             message = str(payload.get("message") or response.reason_phrase or "error")
-            retryable = (
-                response.status_code == 429
-                or response.status_code >= 500
-                or code == RATE_LIMITED_CODE
-            )
-            raise ProviderError(message, retryable=retryable, code=code)
+            server_error = response.status_code >= 500
+            retryable = response.status_code == 429 or server_error or code == RATE_LIMITED_CODE
+            raise ProviderError(message, retryable=retryable, code=code, may_have_sent=server_error)
 
         sid = payload.get("sid")
         if not isinstance(sid, str) or not sid:

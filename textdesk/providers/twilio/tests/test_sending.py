@@ -9,7 +9,7 @@ from conftest import PUBLIC_URL, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN
 from textdesk.conversations.actions import send_reply
 from textdesk.conversations.models import Message
 from textdesk.inboxes.models import PhoneNumber
-from textdesk.messaging.dispatch import MAX_ATTEMPTS
+from textdesk.messaging.dispatch import MAX_ATTEMPTS, UNCERTAIN_RETRY_SECONDS
 from textdesk.messaging.worker import run_once
 from textdesk.providers.twilio.fake_server import INVALID_NUMBER, NOT_MOBILE_NUMBER
 from textdesk.testing import STUDENT_NUMBER, create_conversation
@@ -110,7 +110,10 @@ def test_a_server_error_or_rate_limit_is_retried_later(
     assert len(fake_twilio.sent()) == 2
 
 
-def test_a_timeout_is_retried(world, conversation, fake_twilio, settings):
+def test_a_timeout_waits_long_enough_for_a_callback_before_retrying(
+    world, conversation, fake_twilio, settings
+):
+    """Twilio may have accepted a message whose answer timed out: give its callback time."""
     settings.TWILIO_TIMEOUT_SECONDS = 0.2
     fake_twilio.fail_next(500, delay=1.0)
     message = send_reply(world.bob, conversation, "Hello")
@@ -118,7 +121,47 @@ def test_a_timeout_is_retried(world, conversation, fake_twilio, settings):
     message.refresh_from_db()
     assert message.status == "queued"
     assert message.error_code == "timeout"
-    assert message.next_attempt_at > timezone.now()
+    assert message.next_attempt_at >= timezone.now() + timedelta(
+        seconds=UNCERTAIN_RETRY_SECONDS - 5
+    )
+
+
+def test_a_server_error_retry_also_waits_for_a_callback(world, conversation, fake_twilio):
+    fake_twilio.fail_next(502)
+    message = send_reply(world.bob, conversation, "Hello")
+    run_once()
+    message.refresh_from_db()
+    assert message.next_attempt_at >= timezone.now() + timedelta(
+        seconds=UNCERTAIN_RETRY_SECONDS - 5
+    )
+
+
+def test_a_callback_during_the_wait_means_it_is_never_sent_again(
+    world, conversation, fake_twilio, signed_post
+):
+    fake_twilio.fail_next(502)
+    message = send_reply(world.bob, conversation, "Hello")
+    run_once()
+    # Twilio had in fact accepted it, and says so.
+    response = signed_post(
+        f"/webhooks/twilio/status?message={message.pk}",
+        {"AccountSid": TWILIO_ACCOUNT_SID, "MessageSid": "SM" + "d" * 32, "MessageStatus": "sent"},
+    )
+    assert response.status_code == 204
+    Message.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
+    run_once()
+    assert len(fake_twilio.sent()) == 1
+    message.refresh_from_db()
+    assert (message.status, message.provider_message_id) == ("sent", "SM" + "d" * 32)
+
+
+def test_an_unreachable_twilio_is_retried_soon(world, conversation, settings):
+    settings.TWILIO_API_BASE = "http://127.0.0.1:9"  # nothing listens: the request never left
+    message = send_reply(world.bob, conversation, "Hello")
+    run_once()
+    message.refresh_from_db()
+    assert (message.status, message.error_code) == ("queued", "network")
+    assert message.next_attempt_at < timezone.now() + timedelta(seconds=UNCERTAIN_RETRY_SECONDS)
 
 
 def test_a_message_that_keeps_failing_gives_up_after_the_last_attempt(
