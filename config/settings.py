@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "servestatic.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
+    "channels",
     "textdesk.core",
     "textdesk.accounts",
     "textdesk.inboxes",
@@ -70,6 +71,7 @@ INSTALLED_APPS = [
     "textdesk.conversations",
     "textdesk.messaging",
     "textdesk.providers.simulator",
+    "textdesk.live",
 ]
 
 MIDDLEWARE = [
@@ -167,6 +169,21 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
 }
+
+# Live updates. Without REDIS_URL the channel layer lives in each process's memory, and each web
+# process relays events written by other processes (the worker) from the database.
+REDIS_URL = envstr("REDIS_URL")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": envstr("REDIS_PREFIX", "textdesk")},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+LIVE_RELAY_ENABLED = not REDIS_URL
+LIVE_RELAY_POLL_SECONDS = envfloat("LIVE_RELAY_POLL_SECONDS", 0.2, minimum=0.01, maximum=10)
 
 # --- Textdesk ---------------------------------------------------------------------------------
 

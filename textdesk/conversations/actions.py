@@ -15,6 +15,7 @@ from textdesk.contacts.models import Contact
 from textdesk.conversations.models import MAX_BODY_LENGTH, Conversation, Message
 from textdesk.inboxes.models import Inbox, PhoneNumber
 from textdesk.inboxes.queries import can_access_inbox
+from textdesk.live.events import publish
 from textdesk.messaging.encoding import analyze_sms
 from textdesk.messaging.status import MessageStatus
 from textdesk.phones import InvalidPhoneNumber, textable_e164, to_e164
@@ -77,6 +78,16 @@ def _record_activity(
     conversation.save(update_fields=fields)
 
 
+def announce_message(message: Message, conversation: Conversation) -> None:
+    publish(
+        "message",
+        inbox_id=conversation.inbox_id,
+        conversation_id=conversation.pk,
+        message=message.pk,
+        direction=message.direction,
+    )
+
+
 def receive_inbound(provider: str, sms: InboundSms) -> Received:
     """Store a text a contact sent us, exactly once per provider message id.
 
@@ -132,6 +143,7 @@ def receive_inbound(provider: str, sms: InboundSms) -> Received:
             )
             return Received(existing, created=False)
         _record_activity(conversation, message, needs_reply=True, phone_number=phone_number)
+        announce_message(message, conversation)
     logger.info("Received message %s in inbox %s", message.pk, inbox.pk)
     return Received(message, created=True)
 
@@ -202,6 +214,7 @@ def send_reply(user: User, conversation: Conversation, body: str) -> Message:
             next_attempt_at=timezone.now(),
         )
         _record_activity(conversation, message, needs_reply=False)
+        announce_message(message, conversation)
     logger.info("Queued message %s from user %s", message.pk, user.pk)
     return message
 

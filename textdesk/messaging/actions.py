@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from textdesk.conversations.models import Message
+from textdesk.live.events import publish
 from textdesk.messaging.status import MessageStatus, statuses_replaceable_by
 from textdesk.providers.base import StatusReport
 
@@ -24,11 +25,23 @@ def advance_status(message_id: int, new_status: str, *, error_code: str = "") ->
         changes["delivered_at"] = now
     if error_code:
         changes["error_code"] = error_code
-    moved = Message.objects.filter(
-        pk=message_id,
-        direction=Message.Direction.OUTBOUND,
-        status__in=statuses_replaceable_by(new_status),
-    ).update(**changes)
+    with transaction.atomic():
+        moved = Message.objects.filter(
+            pk=message_id,
+            direction=Message.Direction.OUTBOUND,
+            status__in=statuses_replaceable_by(new_status),
+        ).update(**changes)
+        if moved:
+            conversation_id, inbox_id = Message.objects.filter(pk=message_id).values_list(
+                "conversation_id", "conversation__inbox_id"
+            )[0]
+            publish(
+                "status",
+                inbox_id=inbox_id,
+                conversation_id=conversation_id,
+                message=message_id,
+                status=new_status,
+            )
     return moved == 1
 
 

@@ -8,7 +8,7 @@ from textdesk.testing import create_conversation
 
 # Pages that need no inbox: reachable by any signed-in user (or anyone, for sign-in/health).
 PUBLIC = {"login", "logout", "healthz"}
-SIGNED_IN = {"home", "simulator:phone", "simulator:send"}
+SIGNED_IN = {"home", "switcher", "simulator:phone", "simulator:send"}
 # Webhooks authenticate the caller by signature, tested in providers/twilio/tests.
 WEBHOOKS = {"twilio:messages", "twilio:status"}
 

@@ -24,21 +24,21 @@ def sign_in(page, base_url: str, username: str) -> None:
 
 
 def test_a_text_from_the_simulator_is_answered_from_the_shared_inbox(
-    page, live_server, running_worker, settings
+    page, asgi_live_server, running_worker, settings
 ):
     settings.SIMULATOR_RECEIPT_DELAY_SECONDS = 0.5
     world = create_world()
-    sign_in(page, live_server.url, "bob")
+    sign_in(page, asgi_live_server, "bob")
     expect(page).to_have_url(re.compile(rf"/inboxes/{world.shared.pk}/$"))
 
     # A student texts the shared inbox from a simulated phone.
-    page.goto(live_server.url + PHONE)
+    page.goto(asgi_live_server + PHONE)
     page.get_by_label("Text message").fill("Hi! When is the open day?")
     page.get_by_role("button", name="Send").click()
     expect(page.locator("#phone-thread")).to_contain_text("Hi! When is the open day?")
 
     # It shows in the inbox as awaiting a reply; open it and answer.
-    page.goto(f"{live_server.url}/inboxes/{world.shared.pk}/?show=unreplied")
+    page.goto(f"{asgi_live_server}/inboxes/{world.shared.pk}/?show=unreplied")
     row = page.locator(".conversation-list li.unreplied").first
     expect(row).to_contain_text("Hi! When is the open day?")
     row.get_by_role("link").click()
@@ -53,17 +53,17 @@ def test_a_text_from_the_simulator_is_answered_from_the_shared_inbox(
     expect(reply.locator(".status")).to_have_text("Delivered", timeout=20_000)
 
     # The phone has it.
-    page.goto(live_server.url + PHONE)
+    page.goto(asgi_live_server + PHONE)
     expect(page.locator("#phone-thread")).to_contain_text("Saturday at 10 in the Great Hall.")
 
     # And the shared inbox no longer lists it as unreplied.
-    page.goto(f"{live_server.url}/inboxes/{world.shared.pk}/?show=unreplied")
+    page.goto(f"{asgi_live_server}/inboxes/{world.shared.pk}/?show=unreplied")
     expect(page.locator(".conversation-list")).to_contain_text("Nothing awaits a reply.")
 
 
-def test_a_new_text_appears_in_an_open_inbox_without_reloading(page, live_server, settings):
+def test_a_new_text_appears_in_an_open_inbox_without_reloading(page, asgi_live_server, settings):
     world = create_world()
-    sign_in(page, live_server.url, "bob")
+    sign_in(page, asgi_live_server, "bob")
     expect(page.locator(".conversation-list")).to_contain_text("No conversations yet")
 
     from textdesk.testing import receive_text
@@ -74,9 +74,9 @@ def test_a_new_text_appears_in_an_open_inbox_without_reloading(page, live_server
     )
 
 
-def test_a_wrong_password_is_refused(page, live_server):
+def test_a_wrong_password_is_refused(page, asgi_live_server):
     create_world()
-    page.goto(f"{live_server.url}/login/")
+    page.goto(f"{asgi_live_server}/login/")
     page.get_by_label("Username").fill("bob")
     page.get_by_label("Password").fill("not the password")
     page.get_by_role("button", name="Sign in").click()

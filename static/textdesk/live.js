@@ -1,0 +1,91 @@
+// Live updates: one WebSocket per page. Events carry only ids; the page re-fetches the
+// fragments that show the changed inbox or conversation through the ordinary views.
+(function () {
+  "use strict";
+  var seen = new Set();
+  var socket = null;
+  var attempts = 0;
+  var connectedBefore = false;
+  var pending = new Map();
+  var tab = (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : String(Math.random()).slice(2);
+
+  function socketUrl() {
+    return (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws/";
+  }
+
+  // Coalesce bursts (a send to many, a flurry of receipts) into one request per fragment.
+  function refresh(element) {
+    if (pending.has(element)) {
+      return;
+    }
+    pending.set(element, setTimeout(function () {
+      pending.delete(element);
+      if (document.body.contains(element)) {
+        htmx.trigger(element, "live-refresh");
+      }
+    }, 60));
+  }
+
+  function refreshAll(selector) {
+    document.querySelectorAll(selector).forEach(refresh);
+  }
+
+  function handle(event) {
+    if (event.kind === "pong") {
+      return;
+    }
+    if (event.id) {
+      if (seen.has(event.id)) {
+        return;  // the same event can arrive twice (direct and relayed)
+      }
+      if (seen.size > 5000) {
+        seen.clear();
+      }
+      seen.add(event.id);
+    }
+    if (event.inbox !== null && event.inbox !== undefined) {
+      refreshAll('[data-live-inbox="' + event.inbox + '"], [data-live-inbox="*"]');
+    }
+    if (event.conversation !== null && event.conversation !== undefined) {
+      refreshAll('[data-live-conversation="' + event.conversation + '"]');
+    }
+    document.dispatchEvent(new CustomEvent("textdesk:live", { detail: event }));
+  }
+
+  function send(message) {
+    if (socket && socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify(message));
+      return true;
+    }
+    return false;
+  }
+
+  function connect() {
+    socket = new WebSocket(socketUrl());
+    socket.onopen = function () {
+      attempts = 0;
+      document.documentElement.dataset.live = "open";
+      if (connectedBefore) {
+        // Whatever happened while we were away: fetch it all again.
+        refreshAll("[data-live-inbox], [data-live-conversation]");
+      }
+      connectedBefore = true;
+      document.dispatchEvent(new CustomEvent("textdesk:connected", { detail: { reconnect: attempts > 0 } }));
+    };
+    socket.onmessage = function (message) {
+      handle(JSON.parse(message.data));
+    };
+    socket.onclose = function () {
+      document.documentElement.dataset.live = "closed";
+      document.dispatchEvent(new CustomEvent("textdesk:disconnected"));
+      var delay = Math.min(10000, 300 * Math.pow(2, attempts++)) * (0.75 + Math.random() / 2);
+      setTimeout(connect, delay);
+    };
+  }
+
+  // A heartbeat keeps proxies from closing an idle socket and tells the server we are here.
+  setInterval(function () { send({ type: "ping" }); }, 15000);
+
+  window.TextdeskLive = { send: send, tab: tab };
+  document.addEventListener("DOMContentLoaded", connect);
+})();

@@ -1,0 +1,72 @@
+"""The one WebSocket each open page keeps: it hears of changes and reports the user's presence."""
+
+import json
+import time
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from textdesk.inboxes.queries import accessible_inboxes
+from textdesk.live import relay
+
+# How often a connection re-checks which inboxes its user may see: someone removed from an
+# inbox stops hearing of it within this many seconds, even on a page left open.
+ACCESS_RECHECK_SECONDS = 30
+
+
+@database_sync_to_async
+def _accessible_inbox_ids(user) -> set[int]:
+    return set(accessible_inboxes(user).values_list("pk", flat=True))
+
+
+class LiveConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self) -> None:
+        self.user = self.scope.get("user")
+        if self.user is None or not self.user.is_authenticated:
+            await self.close(code=4401)
+            return
+        self.inbox_ids: set[int] = set()
+        await self._refresh_access()
+        await self.channel_layer.group_add(f"user-{self.user.pk}", self.channel_name)
+        await relay.ensure_running()
+        await self.accept()
+
+    async def _refresh_access(self) -> None:
+        current = await _accessible_inbox_ids(self.user)
+        for inbox_id in self.inbox_ids - current:
+            await self.channel_layer.group_discard(f"inbox-{inbox_id}", self.channel_name)
+        for inbox_id in current - self.inbox_ids:
+            await self.channel_layer.group_add(f"inbox-{inbox_id}", self.channel_name)
+        self.inbox_ids = current
+        self.access_checked_at = time.monotonic()
+
+    async def disconnect(self, code: int) -> None:
+        if getattr(self, "user", None) is None or not self.user.is_authenticated:
+            return
+        for inbox_id in getattr(self, "inbox_ids", ()):
+            await self.channel_layer.group_discard(f"inbox-{inbox_id}", self.channel_name)
+        await self.channel_layer.group_discard(f"user-{self.user.pk}", self.channel_name)
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
+        # A page sends small JSON objects; anything else is ignored rather than ending the socket.
+        try:
+            content = json.loads(text_data or "")
+        except ValueError:
+            return
+        await self.receive_json(content)
+
+    async def receive_json(self, content, **kwargs) -> None:
+        if not isinstance(content, dict):
+            return
+        if content.get("type") == "ping":
+            await self.send_json({"kind": "pong"})
+
+    async def live_event(self, message: dict) -> None:
+        event = message["event"]
+        if time.monotonic() - self.access_checked_at > ACCESS_RECHECK_SECONDS:
+            await self._refresh_access()
+        if event.get("user") is not None and event["user"] != self.user.pk:
+            return
+        if event.get("inbox") is not None and event["inbox"] not in self.inbox_ids:
+            return
+        await self.send_json(event)

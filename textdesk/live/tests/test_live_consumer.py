@@ -1,0 +1,133 @@
+"""The pages' WebSocket: who hears what, across threads and processes."""
+
+import asyncio
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+
+from textdesk.live import consumers
+from textdesk.live.consumers import LiveConsumer
+from textdesk.live.events import publish
+from textdesk.testing import create_world, receive_text
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def connect(user) -> WebsocketCommunicator:
+    communicator = WebsocketCommunicator(LiveConsumer.as_asgi(), "/ws/")
+    communicator.scope["user"] = user
+    connected, _ = await communicator.connect()
+    assert connected
+    return communicator
+
+
+def test_signed_out_visitors_are_turned_away():
+    from django.contrib.auth.models import AnonymousUser
+
+    async def scenario():
+        communicator = WebsocketCommunicator(LiveConsumer.as_asgi(), "/ws/")
+        communicator.scope["user"] = AnonymousUser()
+        connected, code = await communicator.connect()
+        assert not connected
+        assert code == 4401
+
+    async_to_sync(scenario)()
+
+
+def test_a_page_hears_of_new_texts_only_in_inboxes_its_user_may_see():
+    world = create_world()
+
+    async def scenario():
+        bob = await connect(world.bob)
+        charlie = await connect(world.charlie)
+        message = await database_sync_to_async(receive_text)(world.shared, "Hi there")
+        event = await bob.receive_json_from(timeout=5)
+        assert event["kind"] == "message"
+        assert (event["inbox"], event["conversation"]) == (world.shared.pk, message.conversation_id)
+        assert event["direction"] == "in"
+        assert "Hi there" not in str(event)  # ids only: pages fetch content through the views
+        assert await charlie.receive_nothing(timeout=0.3)
+        await bob.disconnect()
+        await charlie.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def test_events_from_another_process_arrive_through_the_relay(settings):
+    """The worker process shares no memory with the web process: its events come via the DB."""
+    settings.LIVE_RELAY_POLL_SECONDS = 0.05
+    world = create_world()
+
+    async def scenario():
+        bob = await connect(world.bob)
+        # A plain thread, like the worker process: no page sockets to send to directly.
+        await asyncio.to_thread(_publish_and_close, world.shared.pk)
+        event = await bob.receive_json_from(timeout=5)
+        assert (event["kind"], event["inbox"]) == ("status", world.shared.pk)
+        await bob.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def _publish_and_close(inbox_id: int) -> None:
+    from django.db import connection, transaction
+
+    try:
+        with transaction.atomic():
+            publish("status", inbox_id=inbox_id, conversation_id=1, message=1, status="sent")
+    finally:
+        connection.close()
+
+
+def test_an_event_for_one_user_reaches_only_them():
+    world = create_world()
+
+    async def scenario():
+        alice = await connect(world.alice)
+        bob = await connect(world.bob)
+        await database_sync_to_async(_notify)(world.alice.pk)
+        event = await alice.receive_json_from(timeout=5)
+        assert (event["kind"], event["user"]) == ("notice", world.alice.pk)
+        assert await bob.receive_nothing(timeout=0.3)
+        await alice.disconnect()
+        await bob.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def _notify(user_id: int) -> None:
+    from django.db import transaction
+
+    with transaction.atomic():
+        publish("notice", user_id=user_id, text="hello")
+
+
+def test_a_user_removed_from_an_inbox_stops_hearing_of_it(monkeypatch):
+    monkeypatch.setattr(consumers, "ACCESS_RECHECK_SECONDS", 0)
+    world = create_world()
+
+    async def scenario():
+        bob = await connect(world.bob)
+        await database_sync_to_async(lambda: world.bob.memberships.all().delete())()
+        await database_sync_to_async(receive_text)(world.shared, "Private")
+        assert await bob.receive_nothing(timeout=0.5)
+        await bob.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def test_a_ping_is_answered():
+    world = create_world()
+
+    async def scenario():
+        bob = await connect(world.bob)
+        await bob.send_json_to({"type": "ping"})
+        assert await bob.receive_json_from(timeout=5) == {"kind": "pong"}
+        await bob.send_to(text_data="not json at all")  # ignored, the socket stays open
+        await bob.send_json_to({"type": "ping"})
+        assert await bob.receive_json_from(timeout=5) == {"kind": "pong"}
+        await bob.disconnect()
+
+    async_to_sync(scenario)()
