@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "textdesk.messaging",
     "textdesk.providers.simulator",
     "textdesk.live",
+    "textdesk.compliance",
 ]
 
 MIDDLEWARE = [

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 
 from textdesk.accounts.models import Team
@@ -13,6 +14,14 @@ class Contact(models.Model):
     last_name = models.CharField(max_length=100, blank=True)
     fields = models.JSONField(
         default=dict, blank=True, help_text="Custom fields: student id, term, ..."
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_contacts",
+        help_text="The staff member responsible for this contact (an admissions counselor, ...).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -1,20 +1,32 @@
-"""Writes that matter in conversations: receiving a text, replying, starting a conversation.
+"""Writes that matter in conversations: receiving a text, replying, starting a conversation,
+and the triage around them (closing, assigning, notes, marking read).
 
 Views, webhooks, the simulator and tests all call these functions; each runs in one
-transaction, so a failure leaves nothing half-written.
+transaction, so a failure leaves nothing half-written, and announces what changed to open pages.
 """
 
 import logging
+import re
 from dataclasses import dataclass
 
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from textdesk.accounts.models import User
 from textdesk.contacts.models import Contact
-from textdesk.conversations.models import MAX_BODY_LENGTH, Conversation, Message
+from textdesk.conversations import locks
+from textdesk.conversations.models import (
+    MAX_BODY_LENGTH,
+    Conversation,
+    ConversationRead,
+    Message,
+    Note,
+)
+from textdesk.core import clock
 from textdesk.inboxes.models import Inbox, PhoneNumber
-from textdesk.inboxes.queries import can_access_inbox
+from textdesk.inboxes.queries import can_access_inbox, inbox_members
 from textdesk.live.events import publish
 from textdesk.messaging.encoding import analyze_sms
 from textdesk.messaging.status import MessageStatus
@@ -46,6 +58,15 @@ class SendRefused(Exception):
         self.field = field
 
 
+class SendConflict(SendRefused):
+    """A reply that collides with someone else's work (HTTP 409): another person holds the
+    conversation, or a new text arrived after the reply was begun (``newer`` is that text)."""
+
+    def __init__(self, message: str, *, newer: Message | None = None) -> None:
+        super().__init__(message, field=None)
+        self.newer = newer
+
+
 @dataclass(frozen=True)
 class Received:
     message: Message
@@ -71,6 +92,11 @@ def _record_activity(
     conversation.needs_reply = needs_reply
     conversation.preview = _preview(message)
     fields = ["last_message_at", "needs_reply", "preview"]
+    if message.is_inbound:
+        conversation.last_inbound_at = message.created_at
+        # A new text reopens a closed conversation: nothing a contact says is lost in "closed".
+        conversation.closed_at = None
+        fields += ["last_inbound_at", "closed_at"]
     if phone_number is not None:
         # Replies go out from the number the contact last texted.
         conversation.phone_number = phone_number
@@ -85,6 +111,7 @@ def announce_message(message: Message, conversation: Conversation) -> None:
         conversation_id=conversation.pk,
         message=message.pk,
         direction=message.direction,
+        assigned_to=conversation.assigned_to_id,
     )
 
 
@@ -188,11 +215,16 @@ def clean_body(body: str) -> str:
     return body
 
 
-def send_reply(user: User, conversation: Conversation, body: str) -> Message:
+def send_reply(
+    user: User, conversation: Conversation, body: str, *, seen_message_id: int | None = None
+) -> Message:
     """Queue a reply from ``user`` in ``conversation``; the worker hands it to the provider.
 
-    The message row is the outbox entry, written in the same transaction as the conversation
-    update, so a reply is never lost between "saved" and "queued".
+    Refused with SendConflict when someone else holds the conversation's lock, or when a text
+    newer than ``seen_message_id`` (the newest message the sender's page showed) has arrived:
+    the sender should read it first. The lock check, that check and the write happen in one
+    transaction, so two replies can never both go out. The message row is the outbox entry,
+    written in the same transaction, so a reply is never lost between "saved" and "queued".
     """
     body = clean_body(body)
     if not can_access_inbox(user, conversation.inbox):
@@ -200,6 +232,26 @@ def send_reply(user: User, conversation: Conversation, body: str) -> Message:
     analysis = analyze_sms(body)
     with transaction.atomic():
         conversation = _locked(conversation)
+        try:
+            locks.claim_for_sending(user, conversation, clock.now())
+        except locks.LockedByOther as e:
+            raise SendConflict(
+                f"{e.holder.display_name} is answering this conversation; your reply was not "
+                "sent. Your draft is kept."
+            ) from None
+        if seen_message_id is not None:
+            newer = (
+                conversation.messages.filter(
+                    direction=Message.Direction.INBOUND, pk__gt=seen_message_id
+                )
+                .order_by("-pk")
+                .first()
+            )
+            if newer is not None:
+                raise SendConflict(
+                    "A new text arrived while you were writing. Read it, then send again.",
+                    newer=newer,
+                )
         phone_number = conversation.phone_number
         message = Message.objects.create(
             conversation=conversation,
@@ -215,8 +267,35 @@ def send_reply(user: User, conversation: Conversation, body: str) -> Message:
         )
         _record_activity(conversation, message, needs_reply=False)
         announce_message(message, conversation)
+        if conversation.inbox.is_personal:
+            _show_in_shared_inboxes(user, conversation, message)
     logger.info("Queued message %s from user %s", message.pk, user.pk)
     return message
+
+
+def _show_in_shared_inboxes(user: User, personal: Conversation, message: Message) -> None:
+    """A reply from a personal inbox answers the contact for the whole team: every shared
+    inbox of the team whose conversation with them awaits a reply shows who answered and what,
+    and (unless that inbox says otherwise) stops waiting for a reply."""
+    waiting = Conversation.objects.select_for_update().filter(
+        contact_id=personal.contact_id,
+        inbox__team_id=personal.inbox.team_id,
+        inbox__kind=Inbox.Kind.SHARED,
+        needs_reply=True,
+        closed_at__isnull=True,
+    )
+    for shared in waiting.select_related("inbox"):
+        Note.objects.create(
+            conversation=shared,
+            kind=Note.Kind.PERSONAL_REPLY,
+            author=user,
+            body=message.body,
+            message=message,
+        )
+        if shared.inbox.personal_replies_clear_unreplied:
+            shared.needs_reply = False
+            shared.save(update_fields=["needs_reply"])
+        publish("note", inbox_id=shared.inbox_id, conversation_id=shared.pk)
 
 
 def start_conversation(user: User, inbox: Inbox, raw_number: str, body: str) -> Message:
@@ -238,3 +317,144 @@ def start_conversation(user: User, inbox: Inbox, raw_number: str, body: str) -> 
         contact = _get_or_create_contact(inbox, number)
         conversation = _get_or_create_conversation(inbox, contact, phone_number)
         return send_reply(user, conversation, body)
+
+
+# --- Triage ----------------------------------------------------------------------------------
+
+
+def _event_note(conversation: Conversation, user: User, text: str) -> None:
+    Note.objects.create(conversation=conversation, kind=Note.Kind.EVENT, author=user, body=text)
+
+
+def _changed(conversation: Conversation, kind: str = "conversation") -> None:
+    publish(kind, inbox_id=conversation.inbox_id, conversation_id=conversation.pk)
+
+
+def _check_access(user: User, conversation: Conversation) -> None:
+    if not can_access_inbox(user, conversation.inbox):
+        raise PermissionDenied("You do not have access to this inbox.")
+
+
+@transaction.atomic
+def mark_no_reply_needed(user: User, conversation: Conversation) -> None:
+    """Out of the unreplied queue without a text: "Thanks!" needs no answer."""
+    _check_access(user, conversation)
+    conversation = _locked(conversation)
+    if not conversation.needs_reply:
+        return
+    conversation.needs_reply = False
+    conversation.save(update_fields=["needs_reply"])
+    _event_note(conversation, user, f"{user.display_name} marked this as needing no reply.")
+    _changed(conversation)
+
+
+@transaction.atomic
+def close(user: User, conversation: Conversation) -> None:
+    """Done with it: it leaves the open lists (a new text from the contact reopens it)."""
+    _check_access(user, conversation)
+    conversation = _locked(conversation)
+    if conversation.is_closed:
+        return
+    conversation.closed_at = clock.now()
+    conversation.needs_reply = False
+    conversation.save(update_fields=["closed_at", "needs_reply"])
+    _event_note(conversation, user, f"{user.display_name} closed the conversation.")
+    _changed(conversation)
+
+
+@transaction.atomic
+def reopen(user: User, conversation: Conversation) -> None:
+    _check_access(user, conversation)
+    conversation = _locked(conversation)
+    if not conversation.is_closed:
+        return
+    conversation.closed_at = None
+    newest = conversation.messages.order_by("-created_at", "-id").first()
+    conversation.needs_reply = newest is not None and newest.is_inbound
+    conversation.save(update_fields=["closed_at", "needs_reply"])
+    _event_note(conversation, user, f"{user.display_name} reopened the conversation.")
+    _changed(conversation)
+
+
+@transaction.atomic
+def assign(user: User, conversation: Conversation, assignee: User | None) -> None:
+    """Make ``assignee`` (someone who may work in the inbox) responsible, or nobody."""
+    _check_access(user, conversation)
+    if (
+        assignee is not None
+        and not inbox_members(conversation.inbox).filter(pk=assignee.pk).exists()
+    ):
+        raise SendRefused(f"{assignee.display_name} cannot work in this inbox.", field="assignee")
+    conversation = _locked(conversation)
+    if conversation.assigned_to_id == (assignee.pk if assignee else None):
+        return
+    conversation.assigned_to = assignee
+    conversation.save(update_fields=["assigned_to"])
+    if assignee is None:
+        _event_note(conversation, user, f"{user.display_name} unassigned the conversation.")
+    else:
+        _event_note(
+            conversation, user, f"{user.display_name} assigned this to {assignee.display_name}."
+        )
+        if assignee.pk != user.pk:
+            publish(
+                "notice",
+                user_id=assignee.pk,
+                inbox_id=None,
+                conversation_id=conversation.pk,
+                text=f"{user.display_name} assigned you a conversation.",
+                url=conversation_url(conversation),
+            )
+    _changed(conversation)
+
+
+MENTION = re.compile(r"(?<![\w@])@([\w.+-]+)")
+MAX_NOTE_LENGTH = 5000
+
+
+def mentioned_users(conversation: Conversation, body: str) -> list[User]:
+    """Users named as @username in ``body`` who may see the conversation (others are ignored:
+    mentioning someone must never show them an inbox they cannot open)."""
+    names = {name.rstrip(".").lower() for name in MENTION.findall(body)}
+    if not names:
+        return []
+    return [u for u in inbox_members(conversation.inbox) if u.username.lower() in names]
+
+
+@transaction.atomic
+def add_note(user: User, conversation: Conversation, body: str) -> Note:
+    """An internal note for the team; it is never sent to the contact. @mentions notify."""
+    _check_access(user, conversation)
+    body = body.strip()
+    if not body:
+        raise SendRefused("Write a note first.")
+    if len(body) > MAX_NOTE_LENGTH:
+        raise SendRefused(f"Notes are limited to {MAX_NOTE_LENGTH:,} characters.")
+    conversation = _locked(conversation)
+    note = Note.objects.create(
+        conversation=conversation, kind=Note.Kind.NOTE, author=user, body=body
+    )
+    mentioned = mentioned_users(conversation, body)
+    note.mentions.set(mentioned)
+    for person in mentioned:
+        if person.pk != user.pk:
+            publish(
+                "notice",
+                user_id=person.pk,
+                conversation_id=conversation.pk,
+                text=f"{user.display_name} mentioned you in a note.",
+                url=conversation_url(conversation),
+            )
+    _changed(conversation, "note")
+    return note
+
+
+def mark_read(user: User, conversation: Conversation) -> None:
+    """The user has seen everything in the conversation up to now."""
+    ConversationRead.objects.update_or_create(
+        conversation=conversation, user=user, defaults={"read_at": timezone.now()}
+    )
+
+
+def conversation_url(conversation: Conversation) -> str:
+    return reverse("conversation", args=[conversation.inbox_id, conversation.pk])

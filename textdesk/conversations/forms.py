@@ -10,9 +10,22 @@ class ReplyForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "Write a reply…"}),
         error_messages={"required": "Write a message first."},
     )
+    # The newest message the page showed when the reply was begun (see send_reply).
+    seen = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
 
 
-class NewConversationForm(ReplyForm):
+class NoteForm(forms.Form):
+    body = forms.CharField(
+        max_length=5000,
+        widget=forms.Textarea(
+            attrs={"rows": 2, "placeholder": "A note for the team; @name to notify someone"}
+        ),
+        error_messages={"required": "Write a note first."},
+    )
+
+
+class NewConversationForm(forms.Form):
+    body = ReplyForm.base_fields["body"]
     number = forms.CharField(
         max_length=40,
         label="To",

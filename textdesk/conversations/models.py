@@ -14,8 +14,10 @@ MAX_BODY_LENGTH = 1600
 class Conversation(models.Model):
     """The thread between one inbox and one contact.
 
-    ``last_message_at``, ``needs_reply`` and ``preview`` are kept up to date by the actions
-    that add messages, so that the inbox list is one indexed query however long it grows.
+    ``last_message_at``, ``last_inbound_at``, ``needs_reply`` and ``preview`` are kept up to
+    date by the actions that add messages, so that the inbox list is one indexed query however
+    long it grows. A conversation *needs a reply* when its newest message is inbound, until
+    someone answers it, marks it as needing no reply, or closes it.
     """
 
     inbox = models.ForeignKey(Inbox, on_delete=models.PROTECT, related_name="conversations")
@@ -31,6 +33,15 @@ class Conversation(models.Model):
         default=False, help_text="The newest message is inbound: someone should answer."
     )
     preview = models.CharField(max_length=160, blank=True)
+    last_inbound_at = models.DateTimeField(null=True, blank=True)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_conversations",
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -39,17 +50,36 @@ class Conversation(models.Model):
                 fields=["inbox", "contact"], name="conversation_unique_inbox_contact"
             ),
         ]
+        # One index per list filter, each in the order the list shows.
         indexes = [
-            models.Index(fields=["inbox", "-last_message_at", "-id"], name="conv_inbox_recent"),
             models.Index(
                 fields=["inbox", "-last_message_at", "-id"],
-                condition=Q(needs_reply=True),
+                condition=Q(closed_at__isnull=True),
+                name="conv_inbox_open",
+            ),
+            models.Index(
+                fields=["inbox", "-last_message_at", "-id"],
+                condition=Q(needs_reply=True, closed_at__isnull=True),
                 name="conv_inbox_unreplied",
+            ),
+            models.Index(
+                fields=["inbox", "-last_message_at", "-id"],
+                condition=Q(closed_at__isnull=False),
+                name="conv_inbox_closed",
+            ),
+            models.Index(
+                fields=["assigned_to", "inbox", "-last_message_at", "-id"],
+                condition=Q(closed_at__isnull=True),
+                name="conv_assignee_open",
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.contact} in {self.inbox}"
+
+    @property
+    def is_closed(self) -> bool:
+        return self.closed_at is not None
 
 
 class Message(models.Model):
@@ -123,3 +153,96 @@ class Message(models.Model):
     @property
     def is_inbound(self) -> bool:
         return self.direction == self.Direction.INBOUND
+
+
+class Note(models.Model):
+    """Something in a conversation's timeline that is never sent to the contact: an internal
+    note (with @mentions), a reply someone sent from their personal inbox, or a record of what
+    happened (closed, assigned, taken over)."""
+
+    class Kind(models.TextChoices):
+        NOTE = "note", "Note"
+        PERSONAL_REPLY = "personal_reply", "Answered from a personal inbox"
+        EVENT = "event", "Event"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="notes")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    body = models.TextField()
+    mentions = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    message = models.ForeignKey(
+        Message,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="For a personal-inbox reply: the message that was sent.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["conversation", "created_at", "id"], name="note_timeline")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.body[:40]}"
+
+
+class ConversationRead(models.Model):
+    """When a user last looked at a conversation: newer inbound texts are unread for them."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="reads")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    read_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "user"], name="read_unique_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} read {self.conversation_id} at {self.read_at}"
+
+
+class ConversationLock(models.Model):
+    """Who is answering a conversation: a lease, valid while both of these are in the future.
+
+    - ``expires_at``: the holder's last activity (typing, clicking, focusing the tab) plus the
+      inbox's idle timeout;
+    - ``present_until``: the holder's last heartbeat from any open tab plus a short grace, so a
+      closed laptop or a dead connection lets go soon, while a reconnect within the grace keeps it.
+
+    A row whose lease has run out is as good as no row; the worker deletes such rows and tells
+    the pages.
+    """
+
+    conversation = models.OneToOneField(
+        Conversation, primary_key=True, on_delete=models.CASCADE, related_name="lock"
+    )
+    holder = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    acquired_at = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+    present_until = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.conversation_id} held by {self.holder_id}"
+
+
+class LockPresence(models.Model):
+    """One open page (a browser tab) showing a conversation; its heartbeats keep it fresh."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    tab = models.CharField(max_length=64)
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation", "user", "tab"], name="presence_unique_tab"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} on {self.conversation_id} ({self.tab})"

@@ -6,7 +6,7 @@ from django.db import transaction
 
 from textdesk.accounts.actions import ensure_membership
 from textdesk.accounts.models import Team, User
-from textdesk.inboxes.models import Inbox, InboxAccess, PhoneNumber
+from textdesk.inboxes.models import Inbox, InboxAccess, InboxSubscription, PhoneNumber
 from textdesk.phones import InvalidPhoneNumber, sender_e164
 from textdesk.providers.names import ProviderName
 
@@ -92,3 +92,13 @@ def ensure_inbox(
         if InboxAccess.objects.get_or_create(inbox=inbox, user=user)[1]:
             setup.changes.append(f"{user.username} given access")
     return setup
+
+
+def toggle_following(user: User, inbox: Inbox) -> bool:
+    """Follow an inbox (a browser notification for each new text in it), or stop; returns
+    whether the user now follows it."""
+    deleted, _ = InboxSubscription.objects.filter(inbox=inbox, user=user).delete()
+    if deleted:
+        return False
+    InboxSubscription.objects.get_or_create(inbox=inbox, user=user)
+    return True

@@ -1,18 +1,21 @@
 from django.http import HttpRequest
 
-from textdesk.inboxes.queries import inboxes_with_unreplied_counts
+from textdesk.inboxes.switcher import switcher_inboxes
 
 
 def inbox_switcher(request: HttpRequest) -> dict:
-    """The inboxes shown in the navigation of every signed-in page (one query, lazily)."""
+    """The inboxes shown in the navigation of every signed-in page (queried lazily, once)."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
     cache: list = []
 
-    def switcher_inboxes() -> list:
+    def inboxes() -> list:
         if not cache:
-            cache.append(inboxes_with_unreplied_counts(user))
+            cache.append(switcher_inboxes(user))
         return cache[0]
 
-    return {"switcher_inboxes": switcher_inboxes}
+    def following_inbox_ids() -> list[int]:
+        return list(user.inbox_subscriptions.values_list("inbox_id", flat=True))
+
+    return {"switcher_inboxes": inboxes, "following_inbox_ids": following_inbox_ids}

@@ -34,6 +34,17 @@ class Inbox(models.Model):
         related_name="shared_inboxes",
         blank=True,
     )
+    lock_idle_seconds = models.PositiveIntegerField(
+        default=120,
+        help_text="A conversation's lock lets go after its holder is idle this long (seconds).",
+    )
+    personal_replies_clear_unreplied = models.BooleanField(
+        default=True,
+        help_text=(
+            "When someone answers a contact from their personal inbox, take this inbox's "
+            "conversation with them out of the unreplied queue (otherwise only show a note)."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -89,3 +100,20 @@ class PhoneNumber(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+class InboxSubscription(models.Model):
+    """A user who wants a browser notification for every new text in an inbox."""
+
+    inbox = models.ForeignKey(Inbox, on_delete=models.CASCADE, related_name="subscriptions")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="inbox_subscriptions"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["inbox", "user"], name="subscription_unique_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} follows {self.inbox}"

@@ -39,9 +39,37 @@ def get_inbox_or_404(user: User, inbox_id: int) -> Inbox:
 
 def inboxes_with_unreplied_counts(user: User) -> list[Inbox]:
     """The switcher's list: each accessible inbox with ``unreplied`` set, in one query."""
+    awaiting = Q(conversations__needs_reply=True, conversations__closed_at__isnull=True)
     return list(
         accessible_inboxes(user)
         .select_related("team")
-        .annotate(unreplied=Count("conversations", filter=Q(conversations__needs_reply=True)))
+        .annotate(unreplied=Count("conversations", filter=awaiting))
         .order_by("team__name", "-kind", "name")
+    )
+
+
+def can_administer_inbox(user: User, inbox: Inbox) -> bool:
+    """Inbox admins (the admins of its team) may take over conversations and change settings."""
+    return (
+        user.is_authenticated
+        and Membership.objects.filter(
+            team_id=inbox.team_id, user=user, role=Membership.Role.ADMIN
+        ).exists()
+    )
+
+
+def inbox_members(inbox: Inbox) -> QuerySet[User]:
+    """The users who may work in ``inbox``: the people it can be assigned to or mention."""
+    if inbox.is_personal:
+        return User.objects.filter(pk=inbox.owner_id, memberships__team_id=inbox.team_id)
+    on_list = InboxAccess.objects.filter(inbox=inbox, user=OuterRef("pk"))
+    admin = Membership.objects.filter(
+        team_id=inbox.team_id, user=OuterRef("pk"), role=Membership.Role.ADMIN
+    )
+    member = Membership.objects.filter(team_id=inbox.team_id, user=OuterRef("pk"))
+    return (
+        User.objects.filter(is_active=True)
+        .filter(Exists(member))
+        .filter(Exists(on_list) | Exists(admin))
+        .order_by("first_name", "username")
     )

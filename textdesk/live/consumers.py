@@ -6,12 +6,29 @@ import time
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from textdesk.conversations import locks
+from textdesk.conversations.models import Conversation
 from textdesk.inboxes.queries import accessible_inboxes
 from textdesk.live import relay
 
 # How often a connection re-checks which inboxes its user may see: someone removed from an
 # inbox stops hearing of it within this many seconds, even on a page left open.
 ACCESS_RECHECK_SECONDS = 30
+
+
+# What a page reports about the conversation it shows (see conversations/locks.py).
+PRESENCE_ACTIONS = {
+    "watch": locks.heartbeat,
+    "activity": locks.record_activity,
+    "leave": locks.leave,
+}
+
+
+@database_sync_to_async
+def _inbox_of(conversation_id: int) -> int | None:
+    return (
+        Conversation.objects.filter(pk=conversation_id).values_list("inbox_id", flat=True).first()
+    )
 
 
 @database_sync_to_async
@@ -58,8 +75,20 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def receive_json(self, content, **kwargs) -> None:
         if not isinstance(content, dict):
             return
-        if content.get("type") == "ping":
+        kind = content.get("type")
+        if kind == "ping":
             await self.send_json({"kind": "pong"})
+        elif kind in PRESENCE_ACTIONS:
+            conversation_id, tab = content.get("conversation"), content.get("tab")
+            if not isinstance(conversation_id, int) or not isinstance(tab, str) or not tab:
+                return
+            if not await self._may_see(conversation_id):
+                return
+            await database_sync_to_async(PRESENCE_ACTIONS[kind])(self.user, conversation_id, tab)
+
+    async def _may_see(self, conversation_id: int) -> bool:
+        inbox_id = await _inbox_of(conversation_id)
+        return inbox_id is not None and inbox_id in self.inbox_ids
 
     async def live_event(self, message: dict) -> None:
         event = message["event"]

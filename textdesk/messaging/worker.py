@@ -7,10 +7,15 @@ piece of work is claimed with a conditional UPDATE before it is done.
 import logging
 import threading
 import time
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import close_old_connections, connection
 
+from textdesk.conversations.locks import release_lapsed_locks
+from textdesk.conversations.models import LockPresence
+from textdesk.core import clock
+from textdesk.live.models import LiveEvent
 from textdesk.messaging.dispatch import dispatch_due_messages
 from textdesk.providers.registry import all_providers
 
@@ -22,7 +27,20 @@ def run_once() -> int:
     done = dispatch_due_messages()
     for provider in all_providers():
         done += provider.run_due_work()
+    done += release_lapsed_locks()
     return done
+
+
+HOUSEKEEPING_SECONDS = 600
+LIVE_EVENT_DAYS = 1
+PRESENCE_HOURS = 1
+
+
+def housekeeping() -> None:
+    """Forget what nobody needs any more: old live events, presences of long-closed tabs."""
+    now = clock.now()
+    LiveEvent.objects.filter(created_at__lt=now - timedelta(days=LIVE_EVENT_DAYS)).delete()
+    LockPresence.objects.filter(seen_at__lt=now - timedelta(hours=PRESENCE_HOURS)).delete()
 
 
 # How often an idle worker lets Django drop a stale database connection. Doing it every round
@@ -32,11 +50,17 @@ CONNECTION_CHECK_SECONDS = 60
 
 def run_forever(stop: threading.Event) -> None:
     logger.info("Worker started")
-    last_check = time.monotonic()
+    last_check = last_housekeeping = time.monotonic()
     while not stop.is_set():
         if time.monotonic() - last_check > CONNECTION_CHECK_SECONDS:
             close_old_connections()
             last_check = time.monotonic()
+        if time.monotonic() - last_housekeeping > HOUSEKEEPING_SECONDS:
+            last_housekeeping = time.monotonic()
+            try:
+                housekeeping()
+            except Exception:
+                logger.exception("Housekeeping failed")
         try:
             done = run_once()
         except Exception:

@@ -64,7 +64,7 @@ def test_a_text_from_the_simulator_is_answered_from_the_shared_inbox(
 def test_a_new_text_appears_in_an_open_inbox_without_reloading(page, asgi_live_server, settings):
     world = create_world()
     sign_in(page, asgi_live_server, "bob")
-    expect(page.locator(".conversation-list")).to_contain_text("No conversations yet")
+    expect(page.locator(".conversation-list")).to_contain_text("No open conversations")
 
     from textdesk.testing import receive_text
 

@@ -4,6 +4,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from textdesk.conversations.actions import send_reply
+from textdesk.conversations.locks import open_conversation
 from textdesk.conversations.views import PAGE_SIZE
 from textdesk.testing import create_conversation, receive_text
 
@@ -60,14 +61,17 @@ def test_the_list_costs_the_same_few_queries_however_many_conversations(world, c
             assert client.get(url).status_code == 200
         return len(queries)
 
-    create_conversation(world.shared, sender="+16175550170")
+    first = create_conversation(world.shared, sender="+16175550170")
+    open_conversation(world.alice, first, "tab")  # a held lock shows in the list too
     queries_for_page()  # the first page of a session also remembers the time zone
     few = queries_for_page()
     for n in range(2 * PAGE_SIZE):
         create_conversation(world.shared, sender=f"+1617555{1000 + n}")
+    receive_text(world.shared, "still here", sender="+16175550170")  # the locked one on top
     many = queries_for_page()
     assert many == few
-    assert many <= 6  # session, user, inbox, switcher, count, page
+    # session, user, inbox, following?, count, page, lock holders, switcher (2), followed ids
+    assert many <= 10
 
 
 def test_the_list_pages_through_older_conversations(world, client):

@@ -1,0 +1,174 @@
+// The conversation page: presence and lock renewal, the idle warning, drafts that survive
+// losing the lock, and the reply box following the lock's state.
+(function () {
+  "use strict";
+  var HEARTBEAT_MS = 10000;      // matches locks.HEARTBEAT_SECONDS
+  var ACTIVITY_EVERY_MS = 10000; // at most one renewal per this long while active
+  var WARN_BEFORE_MS = 20000;    // the idle warning shows this long before the lock lets go
+
+  var page = null;
+  var conversationId = null;
+  var tab = null;
+  var timeoutMs = 120000;
+  var lastActivity = Date.now();
+  var lastActivitySent = 0;
+
+  function send(type) {
+    if (window.TextdeskLive) {
+      window.TextdeskLive.send({ type: type, conversation: conversationId, tab: tab });
+    }
+  }
+
+  function draftKey() {
+    return "textdesk:draft:" + conversationId;
+  }
+
+  function replyBox() {
+    return document.querySelector("#reply-form textarea[name=body]");
+  }
+
+  function header() {
+    return document.getElementById("conversation-header");
+  }
+
+  function lockState() {
+    var h = header();
+    return h ? h.dataset.lock : "free";
+  }
+
+  // The reply box follows the lock: read-only while someone else holds it, the text kept.
+  function applyLockState() {
+    var form = document.getElementById("reply-form");
+    var box = replyBox();
+    if (!form || !box) {
+      return;
+    }
+    var other = lockState() === "other";
+    box.readOnly = other;
+    form.querySelector("button[type=submit]").disabled = other;
+    var note = form.querySelector(".lock-note");
+    if (note) {
+      note.hidden = !other;
+      if (other) {
+        note.textContent = (header().dataset.holder || "Someone else") +
+          " is answering; you can reply when they are done. Anything you type here is kept.";
+      }
+    }
+    if (!other) {
+      hideWarning();
+    }
+  }
+
+  function restoreDraft() {
+    var box = replyBox();
+    if (!box) {
+      return;
+    }
+    var form = document.getElementById("reply-form");
+    if (form && form.dataset.sent === "true") {
+      localStorage.removeItem(draftKey());
+      return;
+    }
+    var draft = localStorage.getItem(draftKey());
+    if (draft && !box.value) {
+      box.value = draft;
+    }
+  }
+
+  function activity() {
+    lastActivity = Date.now();
+    hideWarning();
+    if (Date.now() - lastActivitySent >= ACTIVITY_EVERY_MS) {
+      lastActivitySent = Date.now();
+      send("activity");
+    }
+  }
+
+  function warning() {
+    var h = header();
+    return h ? h.querySelector(".idle-warning") : null;
+  }
+
+  function hideWarning() {
+    var w = warning();
+    if (w) {
+      w.hidden = true;
+    }
+  }
+
+  function checkIdle() {
+    if (lockState() !== "mine") {
+      return;
+    }
+    var idleFor = Date.now() - lastActivity;
+    var w = warning();
+    if (w && idleFor >= timeoutMs - WARN_BEFORE_MS) {
+      w.hidden = false;
+    }
+  }
+
+  function leave() {
+    send("leave");
+    var url = page.dataset.leaveUrl;
+    var token = document.querySelector("#reply-form [name=csrfmiddlewaretoken]");
+    if (navigator.sendBeacon && url && token) {
+      var data = new FormData();
+      data.append("tab", tab);
+      data.append("csrfmiddlewaretoken", token.value);
+      navigator.sendBeacon(url, data);
+    }
+  }
+
+  function start() {
+    page = document.querySelector(".conversation-page");
+    if (!page) {
+      return;
+    }
+    conversationId = parseInt(page.dataset.conversation, 10);
+    tab = page.dataset.tab;
+    timeoutMs = parseInt(page.dataset.lockTimeout, 10) * 1000 || timeoutMs;
+    restoreDraft();
+    applyLockState();
+
+    document.addEventListener("textdesk:connected", function () {
+      send("watch");
+      if (lockState() !== "other") {
+        // Back after a dropped connection: still here, still working.
+        activity();
+      }
+    });
+    setInterval(function () { send("watch"); }, HEARTBEAT_MS);
+    setInterval(checkIdle, 1000);
+
+    ["keydown", "pointerdown", "wheel", "scroll", "touchstart"].forEach(function (name) {
+      document.addEventListener(name, activity, { passive: true, capture: true });
+    });
+    window.addEventListener("focus", activity);
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "visible") {
+        activity();
+      }
+    });
+    document.addEventListener("input", function (event) {
+      if (event.target === replyBox()) {
+        localStorage.setItem(draftKey(), event.target.value);
+      }
+    });
+    document.addEventListener("click", function (event) {
+      if (event.target.closest && event.target.closest(".keep-lock")) {
+        lastActivitySent = 0;
+        activity();
+      }
+    });
+    document.body.addEventListener("htmx:afterSettle", function (event) {
+      if (event.target.id === "conversation-header" || event.target.id === "reply-form" ||
+          event.target.id === "thread") {
+        restoreDraft();
+        applyLockState();
+      }
+    });
+    window.addEventListener("pagehide", leave);
+  }
+
+  document.addEventListener("DOMContentLoaded", start);
+})();

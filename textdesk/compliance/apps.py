@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class ComplianceConfig(AppConfig):
+    name = "textdesk.compliance"
+    label = "compliance"
+    verbose_name = "Compliance and audit"
