@@ -86,6 +86,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "textdesk.accounts.middleware.TeamTimezoneMiddleware",
+    "textdesk.live.middleware.LiveSinceMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -3,9 +3,9 @@
 (function () {
   "use strict";
   var seen = new Set();
+  var lastId = 0;  // the newest event this page has heard of (or was rendered after)
   var socket = null;
   var attempts = 0;
-  var connectedBefore = false;
   var pending = new Map();
   var tab = (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : String(Math.random()).slice(2);
 
@@ -34,6 +34,10 @@
     if (event.kind === "pong") {
       return;
     }
+    if (event.kind === "resync") {
+      refreshAll("[data-live-inbox], [data-live-conversation]");
+      return;
+    }
     if (event.id) {
       if (seen.has(event.id)) {
         return;  // the same event can arrive twice (direct and relayed)
@@ -42,6 +46,7 @@
         seen.clear();
       }
       seen.add(event.id);
+      lastId = Math.max(lastId, event.id);
     }
     if (event.inbox !== null && event.inbox !== undefined) {
       refreshAll('[data-live-inbox="' + event.inbox + '"], [data-live-inbox="*"]');
@@ -65,11 +70,9 @@
     socket.onopen = function () {
       attempts = 0;
       document.documentElement.dataset.live = "open";
-      if (connectedBefore) {
-        // Whatever happened while we were away: fetch it all again.
-        refreshAll("[data-live-inbox], [data-live-conversation]");
-      }
-      connectedBefore = true;
+      // Ask for whatever happened since this page was rendered, or since the connection
+      // dropped: the server replays those events (or says to re-fetch everything).
+      send({ type: "hello", since: lastId });
       document.dispatchEvent(new CustomEvent("textdesk:connected", { detail: { reconnect: attempts > 0 } }));
     };
     socket.onmessage = function (message) {
@@ -87,5 +90,8 @@
   setInterval(function () { send({ type: "ping" }); }, 15000);
 
   window.TextdeskLive = { send: send, tab: tab };
-  document.addEventListener("DOMContentLoaded", connect);
+  document.addEventListener("DOMContentLoaded", function () {
+    lastId = parseInt(document.body.dataset.liveSince, 10) || 0;
+    connect();
+  });
 })();

@@ -18,4 +18,8 @@ def inbox_switcher(request: HttpRequest) -> dict:
     def following_inbox_ids() -> list[int]:
         return list(user.inbox_subscriptions.values_list("inbox_id", flat=True))
 
-    return {"switcher_inboxes": inboxes, "following_inbox_ids": following_inbox_ids}
+    return {
+        "switcher_inboxes": inboxes,
+        "following_inbox_ids": following_inbox_ids,
+        "live_since": getattr(request, "live_since", 0),
+    }

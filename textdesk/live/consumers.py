@@ -5,11 +5,14 @@ import time
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.db.models import Q
 
 from textdesk.conversations import locks
 from textdesk.conversations.models import Conversation
 from textdesk.inboxes.queries import accessible_inboxes
 from textdesk.live import relay
+from textdesk.live.events import as_message
+from textdesk.live.models import LiveEvent
 
 # How often a connection re-checks which inboxes its user may see: someone removed from an
 # inbox stops hearing of it within this many seconds, even on a page left open.
@@ -29,6 +32,23 @@ def _inbox_of(conversation_id: int) -> int | None:
     return (
         Conversation.objects.filter(pk=conversation_id).values_list("inbox_id", flat=True).first()
     )
+
+
+CATCH_UP_LIMIT = 500
+
+
+@database_sync_to_async
+def _events_since(since: int, user_id: int, inbox_ids: set[int]) -> tuple[list[LiveEvent], bool]:
+    events = list(
+        LiveEvent.objects.filter(id__gt=since)
+        .filter(
+            Q(inbox_id__in=inbox_ids, user_id__isnull=True)
+            | Q(user_id=user_id, inbox_id__isnull=True)
+            | Q(user_id=user_id, inbox_id__in=inbox_ids)
+        )
+        .order_by("id")[: CATCH_UP_LIMIT + 1]
+    )
+    return events[:CATCH_UP_LIMIT], len(events) <= CATCH_UP_LIMIT
 
 
 @database_sync_to_async
@@ -78,6 +98,10 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         kind = content.get("type")
         if kind == "ping":
             await self.send_json({"kind": "pong"})
+        elif kind == "hello":
+            since = content.get("since")
+            if isinstance(since, int) and since >= 0:
+                await self._catch_up(since)
         elif kind in PRESENCE_ACTIONS:
             conversation_id, tab = content.get("conversation"), content.get("tab")
             if not isinstance(conversation_id, int) or not isinstance(tab, str) or not tab:
@@ -85,6 +109,16 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             if not await self._may_see(conversation_id):
                 return
             await database_sync_to_async(PRESENCE_ACTIONS[kind])(self.user, conversation_id, tab)
+
+    async def _catch_up(self, since: int) -> None:
+        """Replay what this page missed since the event it last saw (the page was loading, or
+        the connection dropped). After a long absence, tell it to re-fetch everything."""
+        events, complete = await _events_since(since, self.user.pk, self.inbox_ids)
+        if not complete:
+            await self.send_json({"kind": "resync"})
+            return
+        for event in events:
+            await self.send_json(as_message(event))
 
     async def _may_see(self, conversation_id: int) -> bool:
         inbox_id = await _inbox_of(conversation_id)

@@ -10,6 +10,7 @@ from channels.testing import WebsocketCommunicator
 from textdesk.live import consumers
 from textdesk.live.consumers import LiveConsumer
 from textdesk.live.events import publish
+from textdesk.live.models import LiveEvent
 from textdesk.testing import create_world, receive_text
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -128,6 +129,40 @@ def test_a_ping_is_answered():
         await bob.send_to(text_data="not json at all")  # ignored, the socket stays open
         await bob.send_json_to({"type": "ping"})
         assert await bob.receive_json_from(timeout=5) == {"kind": "pong"}
+        await bob.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def test_a_page_catches_up_on_what_it_missed_while_connecting():
+    """A text that arrives between rendering the page and opening its socket is not lost."""
+    world = create_world()
+    charlies = receive_text(world.charlie_inbox, "For Charlie only")
+    rendered_after = LiveEvent.objects.order_by("-id").first().pk
+    missed = receive_text(world.shared, "Arrived while the page was loading")
+
+    async def scenario():
+        bob = await connect(world.bob)
+        await bob.send_json_to({"type": "hello", "since": rendered_after})
+        event = await bob.receive_json_from(timeout=5)
+        assert (event["kind"], event["conversation"]) == ("message", missed.conversation_id)
+        assert await bob.receive_nothing(timeout=0.3)  # nothing from Charlie's inbox
+        await bob.disconnect()
+
+    async_to_sync(scenario)()
+    assert charlies.conversation.inbox_id != world.shared.pk
+
+
+def test_after_a_long_absence_the_page_is_told_to_fetch_everything(monkeypatch):
+    monkeypatch.setattr(consumers, "CATCH_UP_LIMIT", 2)
+    world = create_world()
+    for n in range(3):
+        receive_text(world.shared, f"text {n}", sender=f"+1617555{1000 + n}")
+
+    async def scenario():
+        bob = await connect(world.bob)
+        await bob.send_json_to({"type": "hello", "since": 0})
+        assert await bob.receive_json_from(timeout=5) == {"kind": "resync"}
         await bob.disconnect()
 
     async_to_sync(scenario)()
