@@ -173,3 +173,13 @@ def running_worker(transactional_db):
     yield
     stop.set()
     thread.join(timeout=10)
+
+
+@pytest.fixture
+def clock():
+    """Textdesk's clock (textdesk.core.clock), moved forward by the test instead of sleeping."""
+    from textdesk.core import clock as textdesk_clock
+
+    textdesk_clock.reset()
+    yield textdesk_clock
+    textdesk_clock.reset()

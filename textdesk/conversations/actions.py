@@ -240,18 +240,7 @@ def send_reply(
                 "sent. Your draft is kept."
             ) from None
         if seen_message_id is not None:
-            newer = (
-                conversation.messages.filter(
-                    direction=Message.Direction.INBOUND, pk__gt=seen_message_id
-                )
-                .order_by("-pk")
-                .first()
-            )
-            if newer is not None:
-                raise SendConflict(
-                    "A new text arrived while you were writing. Read it, then send again.",
-                    newer=newer,
-                )
+            _check_nothing_new(user, conversation, seen_message_id)
         phone_number = conversation.phone_number
         message = Message.objects.create(
             conversation=conversation,
@@ -271,6 +260,29 @@ def send_reply(
             _show_in_shared_inboxes(user, conversation, message)
     logger.info("Queued message %s from user %s", message.pk, user.pk)
     return message
+
+
+def _check_nothing_new(user: User, conversation: Conversation, seen_message_id: int) -> None:
+    """The "traffic cop": refuse a reply begun before the contact wrote again, or before
+    someone else answered, so that nobody answers a question that has moved on."""
+    newer = (
+        conversation.messages.filter(pk__gt=seen_message_id)
+        .exclude(direction=Message.Direction.OUTBOUND, sent_by=user)
+        .select_related("sent_by")
+        .order_by("-pk")
+        .first()
+    )
+    if newer is None:
+        return
+    if newer.is_inbound:
+        raise SendConflict(
+            "A new text arrived while you were writing. Read it, then send again.", newer=newer
+        )
+    who = newer.sent_by.display_name if newer.sent_by else "Someone"
+    raise SendConflict(
+        f"{who} replied while you were writing. Read it, then send again if you still need to.",
+        newer=newer,
+    )
 
 
 def _show_in_shared_inboxes(user: User, personal: Conversation, message: Message) -> None:
