@@ -181,6 +181,7 @@ def take_over(user: User, conversation: Conversation) -> LockView:
     conversation = _lock_row(conversation.pk)
     previous = _current(conversation.pk, now)
     if previous is not None and previous.holder_id == user.pk:
+        _renew(previous, conversation, now)  # pressing the button is activity too
         return LockView(user, previous.expires_at, viewer_holds_it=True)
     lock = _take(conversation, user, now)
     if previous is not None:

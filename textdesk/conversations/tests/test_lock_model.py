@@ -2,6 +2,7 @@
 activity, heartbeats, leaving, taking over, disconnecting, reconnecting and time passing,
 the database agrees with the model about who holds the lock, and never two people hold it."""
 
+import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -119,7 +120,10 @@ def run_lock_machine(world: World) -> None:
             assert ConversationLock.objects.filter(conversation=self.conversation).count() <= 1
 
     LockMachine.TestCase.settings = settings(
-        max_examples=40,
+        # The same runs every time: CI must not fail on a seed nobody can reproduce. Explore
+        # new ground locally with TEXTDESK_HYPOTHESIS_RANDOM=1.
+        derandomize=not os.environ.get("TEXTDESK_HYPOTHESIS_RANDOM"),
+        max_examples=80,
         stateful_step_count=25,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow],
