@@ -87,6 +87,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "textdesk.accounts.middleware.TeamTimezoneMiddleware",
     "textdesk.live.middleware.LiveSinceMiddleware",
+    "textdesk.core.middleware.NeverCacheSignedInPagesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

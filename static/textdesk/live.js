@@ -6,24 +6,37 @@
   var lastId = 0;  // the newest event this page has heard of (or was rendered after)
   var socket = null;
   var attempts = 0;
-  var pending = new Map();
   var tab = (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : String(Math.random()).slice(2);
 
   function socketUrl() {
     return (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws/";
   }
 
-  // Coalesce bursts (a send to many, a flurry of receipts) into one request per fragment.
+  // Re-fetch a fragment at once; while its request is in flight, further events only mark it
+  // for one more fetch when the request ends. So a burst (a send to many, a flurry of
+  // receipts) costs at most two requests per fragment, and the last one sees everything.
+  // Fragments are known by id: by the time a request ends, its element has been replaced.
+  var inFlight = new Set();
+  var again = new Set();
+
   function refresh(element) {
-    if (pending.has(element)) {
+    var id = element.id;
+    if (inFlight.has(id)) {
+      again.add(id);
       return;
     }
-    pending.set(element, setTimeout(function () {
-      pending.delete(element);
-      if (document.body.contains(element)) {
-        htmx.trigger(element, "live-refresh");
-      }
-    }, 60));
+    inFlight.add(id);
+    htmx.ajax("GET", element.dataset.liveUrl, { source: element, target: element, swap: "outerHTML" })
+      .catch(function () { /* the next event or reconnect fetches it again */ })
+      .then(function () {
+        inFlight.delete(id);
+        if (again.delete(id)) {
+          var current = document.getElementById(id);
+          if (current) {
+            refresh(current);
+          }
+        }
+      });
   }
 
   function refreshAll(selector) {
