@@ -6,7 +6,7 @@ CHROMIUM ?= /usr/bin/chromium
 # Parallel test processes; `make test WORKERS=0` runs in one process.
 WORKERS ?= auto
 
-.PHONY: run test test-postgres lint format lock clean
+.PHONY: run test test-postgres bench lint format lock clean
 
 $(VENV)/.base-installed: requirements/base.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null || \
@@ -40,6 +40,12 @@ test: $(VENV)/.dev-installed $(CHROMIUM)
 # The same suite against PostgreSQL (DATABASE_URL, default: the local server's `test` database).
 test-postgres:
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test} $(MAKE) test
+
+# Benchmarks print what they measured (and ratios to a baseline measured in the same run).
+bench: $(VENV)/.dev-installed $(CHROMIUM)
+	TEXTDESK_CHROMIUM=$(CHROMIUM) $(PY) bench/live_latency.py
+	@if redis-cli ping >/dev/null 2>&1; then \
+		TEXTDESK_CHROMIUM=$(CHROMIUM) $(PY) bench/live_latency.py --redis redis://127.0.0.1:6379/0; fi
 
 lint: $(VENV)/.dev-installed
 	$(PY) -m ruff check .
