@@ -137,12 +137,14 @@ def newest_message_id(conversation: Conversation) -> int:
 
 
 SEARCH_LIMIT = 50
+PHONE_LIKE = re.compile(r"[\d\s().+-]+")
 
 
 def search_conversations(viewer: User, text: str) -> list[Conversation]:
     """Conversations in the viewer's inboxes whose contact's name or number, or any message,
     matches ``text``; each with ``match`` set to the newest matching message's text, if any."""
-    text = " ".join(text.split())
+    # PostgreSQL refuses text with NUL characters; no name or message contains one anyway.
+    text = " ".join(text.replace("\x00", "").split())
     if len(text) < 2:
         return []
     words = text.split()
@@ -153,8 +155,10 @@ def search_conversations(viewer: User, text: str) -> list[Conversation]:
         conversation=OuterRef("pk"), body__icontains=text
     ).order_by("-created_at", "-id")
     condition = by_name | Q(Exists(matching_messages))
+    # A query that looks like (part of) a phone number also matches numbers, however typed:
+    # "(617) 555-01" finds +16175550142; "room 555" is words, not a number.
     digits = re.sub(r"\D", "", text)
-    if len(digits) >= 3:
+    if len(digits) >= 3 and PHONE_LIKE.fullmatch(text):
         condition |= Q(contact__phone__contains=digits)
     return list(
         Conversation.objects.filter(inbox__in=accessible_inboxes(viewer))

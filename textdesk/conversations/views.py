@@ -210,7 +210,11 @@ def assign(request: HttpRequest, inbox_id: int, conversation_id: int) -> HttpRes
     raw = request.POST.get("assignee", "")
     assignee = None
     if raw:
-        assignee = inbox_members(conversation.inbox).filter(pk=raw if raw.isdigit() else 0).first()
+        try:
+            assignee_id = int(raw)
+        except ValueError:
+            assignee_id = 0
+        assignee = inbox_members(conversation.inbox).filter(pk=assignee_id).first()
         if assignee is None:
             return HttpResponse("Choose someone who works in this inbox.", status=422)
     actions.assign(request.user, conversation, assignee)
