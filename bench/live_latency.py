@@ -23,7 +23,7 @@ from playwright.sync_api import sync_playwright
 from twilio.request_validator import RequestValidator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from textdesk.processes import (  # noqa: E402
+from textdesk.processes import (
     free_port,
     fresh_environment,
     manage,

@@ -2,9 +2,6 @@
 
 import re
 
-import pytest
-from django.db import connection
-
 from textdesk.conversations import actions
 from textdesk.conversations.actions import send_reply
 from textdesk.conversations.models import Conversation
