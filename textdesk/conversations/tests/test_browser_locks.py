@@ -121,3 +121,23 @@ def test_an_admin_takes_over_and_the_holder_is_told(browser, asgi_live_server, r
     finally:
         context_a.close()
         context_b.close()
+
+
+def test_the_holder_is_warned_before_going_idle_and_can_keep_the_lock(browser, asgi_live_server):
+    world = create_world()
+    world.shared.lock_idle_seconds = 22  # the warning shows 20 s before: after 2 s idle here
+    world.shared.save()
+    conversation = create_conversation(world.shared)
+    url = f"{asgi_live_server}/inboxes/{world.shared.pk}/conversations/{conversation.pk}/"
+    context, page = signed_in_page(browser, asgi_live_server, "bob")
+    try:
+        page.goto(url)
+        warning = page.locator(".idle-warning")
+        expect(warning).to_be_hidden()
+        expect(warning).to_be_visible(timeout=6_000)
+        expect(warning).to_contain_text("You will stop answering soon")
+        page.get_by_role("button", name="Keep answering").click()
+        expect(warning).to_be_hidden()
+        expect(page.locator(".lock-banner")).to_contain_text("You are answering")
+    finally:
+        context.close()
