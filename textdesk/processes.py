@@ -62,6 +62,7 @@ def start_web(env: dict, port: int) -> subprocess.Popen:
     """The ASGI app alone (no worker) on ``port``."""
     command = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--lifespan", "off", "--log-level", "warning"]
+    command += ["--ws-max-size", "65536"]
     return subprocess.Popen(command, cwd=ROOT, env=env)
 
 

@@ -1,6 +1,16 @@
 from django.http import HttpRequest
 
 from textdesk.inboxes.switcher import switcher_inboxes
+from textdesk.live.models import LiveEvent
+
+
+def live_since(request: HttpRequest) -> int:
+    """The newest live event before this page was built (noted at the start of GET requests;
+    read now for pages rendered by a POST, such as a form shown again with its errors)."""
+    noted = getattr(request, "live_since", None)
+    if noted is not None:
+        return noted
+    return LiveEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
 
 
 def inbox_switcher(request: HttpRequest) -> dict:
@@ -21,5 +31,5 @@ def inbox_switcher(request: HttpRequest) -> dict:
     return {
         "switcher_inboxes": inboxes,
         "following_inbox_ids": following_inbox_ids,
-        "live_since": getattr(request, "live_since", 0),
+        "live_since": live_since(request),
     }

@@ -16,6 +16,12 @@ from textdesk.testing import create_world, receive_text
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+async def until_pong(communicator: WebsocketCommunicator) -> None:
+    """Read what the socket sends (events for the user's inboxes) up to the answer to a ping."""
+    while (await communicator.receive_json_from(timeout=5)) != {"kind": "pong"}:
+        pass
+
+
 async def connect(user) -> WebsocketCommunicator:
     communicator = WebsocketCommunicator(LiveConsumer.as_asgi(), "/ws/")
     communicator.scope["user"] = user
@@ -164,5 +170,92 @@ def test_after_a_long_absence_the_page_is_told_to_fetch_everything(monkeypatch):
         await bob.send_json_to({"type": "hello", "since": 0})
         assert await bob.receive_json_from(timeout=5) == {"kind": "resync"}
         await bob.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def test_a_flood_of_presence_messages_is_mostly_ignored():
+    from textdesk.compliance.models import AuditEvent
+    from textdesk.testing import create_conversation
+
+    world = create_world()
+    conversation = create_conversation(world.shared)
+
+    async def scenario():
+        bob = await connect(world.bob)
+        for _ in range(20):
+            for kind in ("activity", "leave"):
+                await bob.send_json_to({"type": kind, "conversation": conversation.pk, "tab": "t"})
+        await bob.send_json_to({"type": "ping"})  # answered once everything before is handled
+        await until_pong(bob)
+        await bob.disconnect()
+
+    async_to_sync(scenario)()
+    taken = AuditEvent.objects.filter(action="lock.acquired").count()
+    assert 1 <= taken <= consumers.PRESENCE_MESSAGES_PER_SECOND
+
+
+def test_a_socket_cannot_invent_tabs_without_end():
+    from textdesk.conversations.models import LockPresence
+    from textdesk.testing import create_conversation
+
+    world = create_world()
+    conversation = create_conversation(world.shared)
+
+    async def scenario():
+        bob = await connect(world.bob)
+        for n in range(consumers.MAX_TABS_PER_SOCKET + 5):
+            await bob.send_json_to(
+                {"type": "watch", "conversation": conversation.pk, "tab": f"t{n}"}
+            )
+            await asyncio.sleep(0.25)  # within the rate
+        await bob.send_json_to({"type": "ping"})
+        assert await bob.receive_json_from(timeout=5) == {"kind": "pong"}
+        await bob.disconnect()
+
+    async_to_sync(scenario)()
+    assert LockPresence.objects.count() == consumers.MAX_TABS_PER_SOCKET
+
+
+def test_presence_for_a_conversation_the_user_may_not_see_is_ignored():
+    from textdesk.conversations.models import ConversationLock, LockPresence
+    from textdesk.testing import create_conversation
+
+    world = create_world()
+    conversation = create_conversation(world.shared)
+
+    async def scenario():
+        charlie = await connect(world.charlie)
+        await charlie.send_json_to(
+            {"type": "activity", "conversation": conversation.pk, "tab": "t"}
+        )
+        await charlie.send_json_to({"type": "ping"})
+        assert await charlie.receive_json_from(timeout=5) == {"kind": "pong"}
+        await charlie.disconnect()
+
+    async_to_sync(scenario)()
+    assert not ConversationLock.objects.exists()
+    assert not LockPresence.objects.exists()
+
+
+def test_a_signed_out_users_socket_is_closed(monkeypatch):
+    from django.contrib.sessions.backends.db import SessionStore
+
+    monkeypatch.setattr(consumers, "ACCESS_RECHECK_SECONDS", 0)
+    world = create_world()
+    session = SessionStore()
+    session["_auth_user_id"] = str(world.bob.pk)
+    session.create()
+
+    async def scenario():
+        communicator = WebsocketCommunicator(LiveConsumer.as_asgi(), "/ws/")
+        communicator.scope["user"] = world.bob
+        communicator.scope["session"] = session
+        connected, _ = await communicator.connect()
+        assert connected
+        await database_sync_to_async(session.delete)()  # signed out in another tab
+        await communicator.send_json_to({"type": "ping"})
+        closed = await communicator.receive_output(timeout=5)
+        assert closed == {"type": "websocket.close", "code": 4401}
 
     async_to_sync(scenario)()

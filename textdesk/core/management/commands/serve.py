@@ -22,6 +22,8 @@ class Command(BaseCommand):
         python = sys.executable
         web = [python, "-m", "uvicorn", "config.asgi:application", "--host", host]
         web += ["--port", str(port), "--no-server-header", "--lifespan", "off"]
+        # Pages send tiny JSON messages over their socket; refuse anything large.
+        web += ["--ws-max-size", "65536"]
         worker = [python, "manage.py", "worker"]
         children = [subprocess.Popen(web), subprocess.Popen(worker)]
         self.stdout.write(f"Textdesk is at http://{host}:{port}/ (Ctrl-C stops it)")
