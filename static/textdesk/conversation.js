@@ -59,6 +59,16 @@
     }
   }
 
+  // The newest message shown when the reply was begun: the server refuses (409) a reply begun
+  // before a newer text. While the box is empty, the reply has not begun: keep up with the thread.
+  function markSeen() {
+    var thread = document.getElementById("thread");
+    var seen = document.querySelector("#reply-form input[name=seen]");
+    if (thread && seen && thread.dataset.newest) {
+      seen.value = thread.dataset.newest;
+    }
+  }
+
   function restoreDraft() {
     var box = replyBox();
     if (!box) {
@@ -130,13 +140,8 @@
     restoreDraft();
     applyLockState();
 
-    document.addEventListener("textdesk:connected", function () {
-      send("watch");
-      if (lockState() !== "other") {
-        // Back after a dropped connection: still here, still working.
-        activity();
-      }
-    });
+    // Presence only: a reconnect is not the person doing anything (they may be away).
+    document.addEventListener("textdesk:connected", function () { send("watch"); });
     setInterval(function () { send("watch"); }, HEARTBEAT_MS);
     setInterval(checkIdle, 1000);
 
@@ -150,8 +155,16 @@
       }
     });
     document.addEventListener("input", function (event) {
-      if (event.target === replyBox()) {
-        localStorage.setItem(draftKey(), event.target.value);
+      var box = replyBox();
+      if (event.target === box) {
+        localStorage.setItem(draftKey(), box.value);
+        if (box.value.length > 0 && box.dataset.composing !== "true") {
+          // A reply is "begun" now: it should answer what is on screen at this moment.
+          box.dataset.composing = "true";
+          markSeen();
+        } else if (box.value.length === 0) {
+          box.dataset.composing = "false";
+        }
       }
     });
     document.addEventListener("click", function (event) {
@@ -165,6 +178,10 @@
           event.target.id === "thread") {
         restoreDraft();
         applyLockState();
+        var box = replyBox();
+        if (box && !box.value) {
+          markSeen();
+        }
       }
     });
     window.addEventListener("pagehide", leave);

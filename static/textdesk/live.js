@@ -39,8 +39,14 @@
       });
   }
 
-  function refreshAll(selector) {
-    document.querySelectorAll(selector).forEach(refresh);
+  // Each fragment says which kinds of event change what it shows (data-live-kinds).
+  function refreshAll(selector, kind) {
+    document.querySelectorAll(selector).forEach(function (element) {
+      var kinds = element.dataset.liveKinds;
+      if (!kind || !kinds || kinds.split(" ").indexOf(kind) !== -1) {
+        refresh(element);
+      }
+    });
   }
 
   function handle(event) {
@@ -62,10 +68,12 @@
       lastId = Math.max(lastId, event.id);
     }
     if (event.inbox !== null && event.inbox !== undefined) {
-      refreshAll('[data-live-inbox="' + event.inbox + '"], [data-live-inbox="*"]');
+      refreshAll('[data-live-inbox="' + event.inbox + '"], [data-live-inbox="*"]', event.kind);
+    } else if (event.kind === "read") {
+      refreshAll("[data-live-inbox]", event.kind);  // counts of what this user has not read
     }
     if (event.conversation !== null && event.conversation !== undefined) {
-      refreshAll('[data-live-conversation="' + event.conversation + '"]');
+      refreshAll('[data-live-conversation="' + event.conversation + '"]', event.kind);
     }
     document.dispatchEvent(new CustomEvent("textdesk:live", { detail: event }));
   }
@@ -81,12 +89,13 @@
   function connect() {
     socket = new WebSocket(socketUrl());
     socket.onopen = function () {
+      var reconnect = attempts > 0;
       attempts = 0;
       document.documentElement.dataset.live = "open";
       // Ask for whatever happened since this page was rendered, or since the connection
       // dropped: the server replays those events (or says to re-fetch everything).
       send({ type: "hello", since: lastId });
-      document.dispatchEvent(new CustomEvent("textdesk:connected", { detail: { reconnect: attempts > 0 } }));
+      document.dispatchEvent(new CustomEvent("textdesk:connected", { detail: { reconnect: reconnect } }));
     };
     socket.onmessage = function (message) {
       handle(JSON.parse(message.data));
@@ -101,6 +110,8 @@
 
   // A heartbeat keeps proxies from closing an idle socket and tells the server we are here.
   setInterval(function () { send({ type: "ping" }); }, 15000);
+  // A safety net: should an event ever fail to reach us (Redis briefly down), ask again.
+  setInterval(function () { send({ type: "hello", since: lastId }); }, 60000);
 
   window.TextdeskLive = { send: send, tab: tab };
   document.addEventListener("DOMContentLoaded", function () {

@@ -52,6 +52,9 @@
 
   document.addEventListener("textdesk:live", function (event) {
     var e = event.detail;
+    if (e.replay) {
+      return;  // caught up after loading or reconnecting: old news, shown on the page already
+    }
     if (e.kind === "notice" && e.user === me()) {
       toast(e.text, e.url);
       if (document.visibilityState !== "visible") {

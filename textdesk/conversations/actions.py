@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -331,6 +332,41 @@ def start_conversation(user: User, inbox: Inbox, raw_number: str, body: str) -> 
         return send_reply(user, conversation, body)
 
 
+def reply_did_not_arrive(message: Message) -> None:
+    """An answer that never reached the contact is no answer: every conversation it took out
+    of the unreplied queue (its own, and shared ones it was shown in) waits again, unless
+    something else answered the contact since their last text."""
+    with transaction.atomic():
+        shared_ids = Note.objects.filter(
+            kind=Note.Kind.PERSONAL_REPLY, message=message
+        ).values_list("conversation_id", flat=True)
+        for conversation_id in [message.conversation_id, *shared_ids]:
+            conversation = _locked(Conversation(pk=conversation_id))
+            if conversation.needs_reply or conversation.is_closed:
+                continue
+            if not _answered_since_last_text(conversation):
+                conversation.needs_reply = True
+                conversation.save(update_fields=["needs_reply"])
+                _changed(conversation)
+
+
+def _answered_since_last_text(conversation: Conversation) -> bool:
+    if conversation.last_inbound_at is None:
+        return True  # we wrote first; there is nothing to answer
+    not_failed = ~Q(status__in=[MessageStatus.FAILED, MessageStatus.UNDELIVERED])
+    since = conversation.last_inbound_at
+    replied = conversation.messages.filter(
+        not_failed, direction=Message.Direction.OUTBOUND, created_at__gte=since
+    )
+    answered_elsewhere = conversation.notes.filter(
+        Q(message__isnull=True)
+        | ~Q(message__status__in=[MessageStatus.FAILED, MessageStatus.UNDELIVERED]),
+        kind=Note.Kind.PERSONAL_REPLY,
+        created_at__gte=since,
+    )
+    return replied.exists() or answered_elsewhere.exists()
+
+
 # --- Triage ----------------------------------------------------------------------------------
 
 
@@ -462,10 +498,19 @@ def add_note(user: User, conversation: Conversation, body: str) -> Note:
 
 
 def mark_read(user: User, conversation: Conversation) -> None:
-    """The user has seen everything in the conversation up to now."""
-    ConversationRead.objects.update_or_create(
-        conversation=conversation, user=user, defaults={"read_at": timezone.now()}
+    """The user has seen everything in the conversation up to now; their unread counts, in
+    their other pages too, drop when this changes them."""
+    now = timezone.now()
+    read, created = ConversationRead.objects.get_or_create(
+        conversation=conversation, user=user, defaults={"read_at": now}
     )
+    was_unread = conversation.last_inbound_at is not None and (
+        created or read.read_at < conversation.last_inbound_at
+    )
+    if not created:
+        ConversationRead.objects.filter(pk=read.pk).update(read_at=now)
+    if was_unread:
+        publish("read", user_id=user.pk, conversation_id=conversation.pk)
 
 
 def conversation_url(conversation: Conversation) -> str:

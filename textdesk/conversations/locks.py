@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Q
 
 from textdesk.accounts.models import User
 from textdesk.compliance import audit
@@ -198,6 +199,7 @@ def take_over(user: User, conversation: Conversation) -> LockView:
             author=user,
             body=f"{user.display_name} took over from {previous.holder.display_name}.",
         )
+        publish("note", inbox_id=conversation.inbox_id, conversation_id=conversation.pk)
         publish(
             "notice",
             user_id=previous.holder_id,
@@ -228,11 +230,11 @@ def claim_for_sending(user: User, conversation: Conversation, now: datetime) -> 
 def release_lapsed_locks() -> int:
     """Let go of every lock whose lease ran out, and tell the pages; returns how many."""
     now = clock.now()
-    lapsed = list(
-        ConversationLock.objects.filter(expires_at__lte=now).values_list("pk", flat=True)
-    ) + list(ConversationLock.objects.filter(present_until__lte=now).values_list("pk", flat=True))
+    lapsed = ConversationLock.objects.filter(
+        Q(expires_at__lte=now) | Q(present_until__lte=now)
+    ).values_list("pk", flat=True)
     released = 0
-    for conversation_id in set(lapsed):
+    for conversation_id in list(lapsed):
         with transaction.atomic():
             conversation = _lock_row(conversation_id)
             lock = (

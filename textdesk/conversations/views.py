@@ -81,13 +81,15 @@ def _conversation(request: HttpRequest, inbox_id: int, conversation_id: int) -> 
     return get_conversation_or_404(_inbox(request, inbox_id), conversation_id)
 
 
-def _page_context(request: HttpRequest, conversation: Conversation, **extra) -> dict:
+def _page_context(
+    request: HttpRequest, conversation: Conversation, *, with_timeline: bool = True, **extra
+) -> dict:
     """Everything the conversation page and its fragments show, for this viewer."""
     lock = locks.view_lock(conversation, request.user)
     context = {
         "inbox": conversation.inbox,
         "conversation": conversation,
-        "timeline": timeline_of(conversation),
+        "timeline": timeline_of(conversation) if with_timeline else [],
         "lock": lock,
         "may_take_over": lock.held_by_someone_else
         and can_administer_inbox(request.user, conversation.inbox),
@@ -127,9 +129,8 @@ def thread(request: HttpRequest, inbox_id: int, conversation_id: int) -> HttpRes
 def header(request: HttpRequest, inbox_id: int, conversation_id: int) -> HttpResponse:
     """Lock, assignment and state, re-fetched when any of them changes."""
     conversation = _conversation(request, inbox_id, conversation_id)
-    return render(
-        request, "conversations/_conversation_header.html", _page_context(request, conversation)
-    )
+    context = _page_context(request, conversation, with_timeline=False)
+    return render(request, "conversations/_conversation_header.html", context)
 
 
 @require_POST
@@ -170,7 +171,7 @@ def _after_change(request: HttpRequest, conversation: Conversation) -> HttpRespo
     """What a triage button answers: the refreshed header (htmx) or the page again."""
     if request.htmx:
         conversation.refresh_from_db()
-        context = _page_context(request, conversation)
+        context = _page_context(request, conversation, with_timeline=False)
         return render(request, "conversations/_conversation_header.html", context)
     return redirect("conversation", inbox_id=conversation.inbox_id, conversation_id=conversation.pk)
 

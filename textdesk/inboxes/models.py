@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -36,6 +37,7 @@ class Inbox(models.Model):
     )
     lock_idle_seconds = models.PositiveIntegerField(
         default=120,
+        validators=[MinValueValidator(20), MaxValueValidator(3600)],
         help_text="A conversation's lock lets go after its holder is idle this long (seconds).",
     )
     personal_replies_clear_unreplied = models.BooleanField(

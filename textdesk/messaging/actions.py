@@ -5,6 +5,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from textdesk.conversations.actions import reply_did_not_arrive
 from textdesk.conversations.models import Message
 from textdesk.live.events import publish
 from textdesk.messaging.status import MessageStatus, statuses_replaceable_by
@@ -42,6 +43,8 @@ def advance_status(message_id: int, new_status: str, *, error_code: str = "") ->
                 message=message_id,
                 status=new_status,
             )
+            if new_status in (MessageStatus.FAILED, MessageStatus.UNDELIVERED):
+                reply_did_not_arrive(Message.objects.get(pk=message_id))
     return moved == 1
 
 

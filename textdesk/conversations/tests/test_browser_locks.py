@@ -57,12 +57,14 @@ def test_one_agent_holds_the_other_waits_then_takes_over_after_idle(
         expect(a.locator(".lock-banner")).to_contain_text("Nobody is answering")
         expect(a.locator("#toasts")).to_contain_text("You were idle")
 
-        # B starts typing, which takes the conversation, and replies.
+        # B starts typing, which takes the conversation ...
         b.get_by_label("Reply").press_sequentially("Hi! Yes, your file is complete.")
         expect(a.locator(".lock-banner")).to_contain_text("Being answered by Alice Archer")
         expect(b.locator(".lock-banner")).to_contain_text("You are answering")
+        # ... but the student writes again before B sends: Textdesk asks B to read it first.
+        receive_text(world.shared, "And when is the deadline?")
+        expect(b.locator("#thread")).to_contain_text("And when is the deadline?")
         b.get_by_role("button", name="Send").click()
-        # B's page was opened before the new text arrived: Textdesk asks B to read it first.
         expect(b.locator("#reply-form")).to_contain_text(
             "A new text arrived while you were writing"
         )
