@@ -243,10 +243,29 @@ class GsmSuggestion:
     text: str
     replaced: tuple[str, ...]
     analysis: SmsAnalysis
+    # Culprits left alone because their longer replacements ("…" -> "...") would have cost
+    # more segments than the text had before.
+    kept: tuple[str, ...] = ()
 
 
 def suggest_gsm_replacements(body: str) -> GsmSuggestion:
-    """Swap look-alike punctuation and stray spaces for GSM-7 equivalents; never touch letters."""
+    """Swap look-alike punctuation and stray spaces for GSM-7 equivalents; never touch letters.
+
+    A suggestion never costs more segments than the body: when the longer replacements
+    ("…" -> "...", "‼" -> "!!") would, those culprits are kept and only the others swapped.
+    """
     replaced = tuple(dict.fromkeys(ch for ch in body if ch in GSM_REPLACEMENTS))
-    text = body.translate(_GSM_TRANSLATION) if replaced else body
-    return GsmSuggestion(text=text, replaced=replaced, analysis=analyze_sms(text))
+    if not replaced:
+        return GsmSuggestion(text=body, replaced=(), analysis=analyze_sms(body))
+    text = body.translate(_GSM_TRANSLATION)
+    analysis = analyze_sms(text)
+    if analysis.segments <= analyze_sms(body).segments:
+        return GsmSuggestion(text=text, replaced=replaced, analysis=analysis)
+    kept = tuple(ch for ch in replaced if len(GSM_REPLACEMENTS[ch]) > 1)
+    text = body.translate({ord(ch): GSM_REPLACEMENTS[ch] for ch in replaced if ch not in kept})
+    return GsmSuggestion(
+        text=text,
+        replaced=tuple(ch for ch in replaced if ch not in kept),
+        analysis=analyze_sms(text),
+        kept=kept,
+    )
