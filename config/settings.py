@@ -73,6 +73,8 @@ INSTALLED_APPS = [
     "textdesk.providers.simulator",
     "textdesk.live",
     "textdesk.compliance",
+    "textdesk.media",
+    "textdesk.campaigns",
 ]
 
 MIDDLEWARE = [
@@ -194,6 +196,16 @@ LIVE_RELAY_POLL_SECONDS = envfloat("LIVE_RELAY_POLL_SECONDS", 0.2, minimum=0.01,
 TEXTDESK_DEFAULT_REGION = envstr("TEXTDESK_DEFAULT_REGION", "US").upper()
 # Time zone for new teams; pages show times in the viewer's team zone.
 TEXTDESK_DEFAULT_TIME_ZONE = envstr("TEXTDESK_DEFAULT_TIME_ZONE", "America/New_York")
+
+# Images attached to texts (uploads, and inbound MMS fetched from the provider). Served to the
+# provider at an unguessable URL; the folder must survive restarts and upgrades.
+MEDIA_ROOT = Path(envstr("MEDIA_ROOT", str(VAR_DIR / "media")))
+# Uploaded contact files wait here until imported (never served to anyone).
+IMPORTS_ROOT = Path(envstr("IMPORTS_ROOT", str(VAR_DIR / "imports")))
+# Inbound media are fetched only from public addresses (no SSRF into the local network). Set this
+# for a provider or test server on loopback or a private network; link-local addresses (cloud
+# metadata), multicast and unspecified addresses stay refused even then.
+MEDIA_FETCH_ALLOW_PRIVATE_ADDRESSES = envbool("MEDIA_FETCH_ALLOW_PRIVATE_ADDRESSES", False)
 
 TWILIO_ACCOUNT_SID = envstr("TWILIO_ACCOUNT_SID")
 TWILIO_AUTH_TOKEN = envstr("TWILIO_AUTH_TOKEN")

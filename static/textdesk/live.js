@@ -75,6 +75,9 @@
     if (event.conversation !== null && event.conversation !== undefined) {
       refreshAll('[data-live-conversation="' + event.conversation + '"]', event.kind);
     }
+    if (event.topic) {
+      refreshAll('[data-live-topic="' + event.topic + '"]');  // an import's progress, ...
+    }
     document.dispatchEvent(new CustomEvent("textdesk:live", { detail: event }));
   }
 

@@ -33,6 +33,45 @@
       }
     }
   });
+  function setText(box, text) {
+    box.value = text;
+    box.dispatchEvent(new Event("input", { bubbles: true }));
+    box.focus();
+  }
+
+  // "Replace these characters": swap in the GSM-7 version the meter suggested.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest(".replace-culprits");
+    if (!button) {
+      return;
+    }
+    var box = button.closest("form") && button.closest("form").querySelector("textarea[name=body]");
+    if (box && !box.readOnly) {
+      setText(box, button.dataset.text);
+    }
+  });
+
+  // Insert a template, filled in for this conversation's contact, where the cursor is.
+  document.addEventListener("change", function (event) {
+    var select = event.target;
+    if (!select.classList || !select.classList.contains("insert-template") || !select.value) {
+      return;
+    }
+    var url = select.dataset.url.replace(/\/0\/$/, "/" + select.value + "/");
+    select.value = "";
+    fetch(url, { credentials: "same-origin" })
+      .then(function (response) { return response.json(); })
+      .then(function (data) {
+        var box = document.querySelector("#reply-form textarea[name=body]");
+        if (!box || box.readOnly || data.text === undefined) {
+          return;
+        }
+        var start = box.selectionStart || box.value.length;
+        var end = box.selectionEnd || box.value.length;
+        setText(box, box.value.slice(0, start) + data.text + box.value.slice(end));
+      });
+  });
+
   // Ctrl/Cmd+Enter sends the reply.
   document.addEventListener("keydown", function (event) {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && event.target.form) {

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
 
+from textdesk.campaigns.models import MessageTemplate
 from textdesk.conversations import actions, locks
 from textdesk.conversations.actions import SendConflict, SendRefused
 from textdesk.conversations.forms import NewConversationForm, NoteForm, ReplyForm
@@ -96,6 +97,7 @@ def _page_context(
         "members": inbox_members(conversation.inbox),
         "tab": request.POST.get("tab") or request.GET.get("tab") or "",
         "seen": newest_message_id(conversation),
+        "templates": MessageTemplate.objects.filter(team_id=conversation.inbox.team_id),
     }
     context.update(extra)
     context.setdefault("form", ReplyForm())

@@ -12,6 +12,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import close_old_connections, connection
 
+from textdesk.contacts.imports import import_next_batch
 from textdesk.conversations.locks import release_lapsed_locks
 from textdesk.conversations.models import LockPresence
 from textdesk.core import clock
@@ -28,6 +29,7 @@ def run_once() -> int:
     for provider in all_providers():
         done += provider.run_due_work()
     done += release_lapsed_locks()
+    done += import_next_batch()
     return done
 
 

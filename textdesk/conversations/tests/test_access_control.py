@@ -3,12 +3,22 @@
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from textdesk.campaigns.models import MessageTemplate
 from textdesk.conversations.models import Message
 from textdesk.testing import create_conversation
 
-# Pages that need no inbox: reachable by any signed-in user (or anyone, for sign-in/health).
-PUBLIC = {"login", "logout", "healthz"}
-SIGNED_IN = {"home", "switcher", "search", "simulator:phone", "simulator:send"}
+# Pages that need no inbox: reachable by any signed-in user (or anyone, for sign-in/health;
+# media files are public by an unguessable token, as the SMS provider must fetch them).
+PUBLIC = {"login", "logout", "healthz", "media_file"}
+SIGNED_IN = {
+    "home",
+    "switcher",
+    "search",
+    "contacts_home",
+    "sms_meter",
+    "simulator:phone",
+    "simulator:send",
+}
 # Webhooks authenticate the caller by signature, tested in providers/twilio/tests.
 WEBHOOKS = {"twilio:messages", "twilio:status"}
 
@@ -30,20 +40,28 @@ def named_patterns(resolver=None, namespace="") -> dict[str, str]:
 
 def inbox_urls(inbox, conversation) -> dict[str, str]:
     """Each inbox page of the project, filled in for ``inbox`` and ``conversation``."""
+    template = MessageTemplate.objects.create(team=inbox.team, name=f"T{inbox.pk}", body="Hi!")
     urls = {}
     for name, route in named_patterns().items():
-        if name in PUBLIC | SIGNED_IN | WEBHOOKS:
+        if "<int:inbox_id>" not in route:
             continue
         route = route.replace("<int:inbox_id>", str(inbox.pk))
         route = route.replace("<int:conversation_id>", str(conversation.pk))
+        route = route.replace("<int:template_id>", str(template.pk))
         assert "<" not in route, f"{name}: teach this test about {route}"
         urls[name] = "/" + route
     return urls
 
 
 def test_every_url_is_classified_so_that_new_pages_are_walked_too(world):
+    from textdesk.contacts.tests.test_access_control import TEAM_METHODS
+
     conversation = create_conversation(world.shared)
     assert set(inbox_urls(world.shared, conversation)) == set(METHODS)
+    team_pages = {name for name, route in named_patterns().items() if "<int:team_id>" in route}
+    assert team_pages == set(TEAM_METHODS)
+    everything = set(named_patterns())
+    assert everything == PUBLIC | SIGNED_IN | WEBHOOKS | set(METHODS) | set(TEAM_METHODS)
 
 
 # The methods each inbox page answers; any other method is 405 for everyone.
@@ -62,6 +80,7 @@ METHODS = {
     "assign": {"post"},
     "take_over": {"post"},
     "leave": {"post"},
+    "template_for_conversation": {"get"},
 }
 # What Bob (on the inbox, not an admin) gets for a plain form POST to each page.
 INSIDER_POST = {"take_over": 403, "leave": 204}
