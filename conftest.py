@@ -24,6 +24,9 @@ def _fast_and_isolated_settings(settings, tmp_path):
     # Nothing in the suite may reach the real Twilio.
     settings.TWILIO_API_BASE = "http://127.0.0.1:9"
     settings.TWILIO_TIMEOUT_SECONDS = 2
+    # Files written by tests stay in the test's own folder.
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.IMPORTS_ROOT = tmp_path / "imports"
 
 
 @pytest.fixture
@@ -47,6 +50,7 @@ def fake_twilio(_fake_twilio_server, settings) -> FakeTwilio:
         fake.requests.clear()
         fake.messages.clear()
         fake.canned.clear()
+        fake.media.clear()
     settings.TWILIO_API_BASE = fake.base_url
     return fake
 

@@ -45,7 +45,7 @@
     if (!button) {
       return;
     }
-    var box = button.closest("form") && button.closest("form").querySelector("textarea[name=body]");
+    var box = document.querySelector(button.dataset.target);
     if (box && !box.readOnly) {
       setText(box, button.dataset.text);
     }
@@ -80,3 +80,16 @@
     }
   });
 })();
+
+// Warn before sending a picture that carriers handle badly (over about 600 KB).
+document.addEventListener("change", function (event) {
+  "use strict";
+  if (!event.target.classList || !event.target.classList.contains("attach-input")) {
+    return;
+  }
+  var file = event.target.files && event.target.files[0];
+  var warning = event.target.closest(".attach").querySelector(".attach-warning");
+  if (warning) {
+    warning.hidden = !(file && file.size > 600 * 1024);
+  }
+});

@@ -7,6 +7,8 @@ from textdesk.compliance import audit
 from textdesk.contacts.models import ContactField
 from textdesk.conversations.models import MAX_BODY_LENGTH
 
+NAME_LENGTH = 100
+
 
 class TemplateRefused(ValueError):
     """A template that cannot be saved, said plainly."""
@@ -35,6 +37,8 @@ def save_template(
     name = " ".join(name.split())
     if not name:
         raise TemplateRefused("Give the template a name.")
+    if len(name) > NAME_LENGTH:
+        raise TemplateRefused(f"A template's name is at most {NAME_LENGTH} characters.")
     check_template(team, body)
     clash = MessageTemplate.objects.filter(team=team, name__iexact=name)
     if template is not None:
@@ -43,7 +47,7 @@ def save_template(
         raise TemplateRefused(f"There is already a template called {name!r}.")
     if template is None:
         template = MessageTemplate(team=team, created_by=user)
-    template.name = name[:100]
+    template.name = name
     template.body = body
     template.save()
     audit.record("template.saved", actor=user, team_id=team.pk, template_id=template.pk)

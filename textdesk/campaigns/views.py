@@ -84,13 +84,19 @@ def preview_context(team, body: str, contact: Contact | None) -> dict:
         return context | {"error": str(e)}
     values = contact.merge_values() if contact else {}
     rendered = render_merge(body, values)
-    return context | meter_context(rendered.text) | {"rendered": rendered}
+    # The cost is the filled-in text's; the fix applies to the template itself (replacements
+    # never touch braces or letters, so its merge fields survive).
+    meter = meter_context(rendered.text, fix_for=body)
+    return context | meter | {"rendered": rendered, "replace_target": "#template-body"}
 
 
-def meter_context(text: str) -> dict:
+def meter_context(text: str, *, fix_for: str | None = None) -> dict:
+    """What ``text`` costs, and a one-click fix (to ``fix_for``, the text being edited, when
+    that is not ``text`` itself) for the characters that force UCS-2."""
     analysis = analyze_sms(text)
-    suggestion = suggest_gsm_replacements(text) if analysis.ucs2_characters else None
-    if suggestion is not None and suggestion.text == text:
+    source = text if fix_for is None else fix_for
+    suggestion = suggest_gsm_replacements(source) if analysis.ucs2_characters else None
+    if suggestion is not None and suggestion.text == source:
         suggestion = None
     return {"analysis": analysis, "suggestion": suggestion, "text": text}
 

@@ -47,6 +47,8 @@ def save_segment(
     name = " ".join(name.split())
     if not name:
         raise SegmentRefused("Give the segment a name.")
+    if len(name) > 100:
+        raise SegmentRefused("A segment's name is at most 100 characters.")
     try:
         compile_definition(team, definition)
     except SegmentError as e:
@@ -59,7 +61,7 @@ def save_segment(
         raise SegmentRefused(f"There is already a segment called {name!r}.")
     if segment is None:
         segment = Segment(team=team, kind=Segment.Kind.DYNAMIC, created_by=user)
-    segment.name = name[:100]
+    segment.name = name
     segment.definition = definition
     segment.save()
     audit.record("segment.saved", actor=user, team_id=team.pk, segment_id=segment.pk, name=name)
@@ -102,6 +104,8 @@ def new_list(user: User, team: Team, name: str) -> Segment:
     name = " ".join(name.split())
     if not name:
         raise SegmentRefused("Give the list a name.")
+    if len(name) > 100:
+        raise SegmentRefused("A list's name is at most 100 characters.")
     if Segment.objects.filter(team=team, name__iexact=name).exists():
         raise SegmentRefused(f"There is already a segment called {name!r}.")
     return Segment.objects.create(team=team, name=name, kind=Segment.Kind.STATIC, created_by=user)

@@ -134,7 +134,9 @@ class Contact(models.Model):
             "phone": pretty(self.phone),
             "owner_name": self.owner.display_name if self.owner_id else "",
         }
-        values.update({key: str(value) for key, value in (self.fields or {}).items()})
+        values.update(
+            {key: "" if value is None else str(value) for key, value in (self.fields or {}).items()}
+        )
         return values
 
 

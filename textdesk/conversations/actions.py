@@ -18,6 +18,7 @@ from django.utils import timezone
 from textdesk.accounts.models import User
 from textdesk.contacts.models import Contact
 from textdesk.conversations import locks
+from textdesk.conversations.attachments import queue_inbound_media
 from textdesk.conversations.models import (
     MAX_BODY_LENGTH,
     Conversation,
@@ -171,6 +172,8 @@ def receive_inbound(provider: str, sms: InboundSms) -> Received:
             )
             return Received(existing, created=False)
         _record_activity(conversation, message, needs_reply=True, phone_number=phone_number)
+        if message.media_urls:
+            queue_inbound_media(message)
         announce_message(message, conversation)
     logger.info("Received message %s in inbox %s", message.pk, inbox.pk)
     return Received(message, created=True)
@@ -205,9 +208,10 @@ def _get_or_create_conversation(
     return conversation
 
 
-def clean_body(body: str) -> str:
-    """The body of an outgoing text, or SendRefused with what is wrong with it."""
-    if not body or not body.strip():
+def clean_body(body: str, *, has_media: bool = False) -> str:
+    """The body of an outgoing text, or SendRefused with what is wrong with it. A picture
+    alone is a message; otherwise it needs words."""
+    if (not body or not body.strip()) and not has_media:
         raise SendRefused("Write a message first.")
     if len(body) > MAX_BODY_LENGTH:
         raise SendRefused(
@@ -217,7 +221,12 @@ def clean_body(body: str) -> str:
 
 
 def send_reply(
-    user: User, conversation: Conversation, body: str, *, seen_message_id: int | None = None
+    user: User,
+    conversation: Conversation,
+    body: str,
+    *,
+    seen_message_id: int | None = None,
+    media_urls: list[str] | tuple[str, ...] = (),
 ) -> Message:
     """Queue a reply from ``user`` in ``conversation``; the worker hands it to the provider.
 
@@ -227,7 +236,7 @@ def send_reply(
     transaction, so two replies can never both go out. The message row is the outbox entry,
     written in the same transaction, so a reply is never lost between "saved" and "queued".
     """
-    body = clean_body(body)
+    body = clean_body(body, has_media=bool(media_urls))
     if not can_access_inbox(user, conversation.inbox):
         raise SendRefused("You do not have access to this inbox.", field=None)
     analysis = analyze_sms(body)
@@ -247,6 +256,7 @@ def send_reply(
             conversation=conversation,
             direction=Message.Direction.OUTBOUND,
             body=body,
+            media_urls=list(media_urls),
             status=MessageStatus.QUEUED,
             our_number=phone_number.number,
             provider=phone_number.provider,
@@ -256,6 +266,7 @@ def send_reply(
             next_attempt_at=timezone.now(),
         )
         _record_activity(conversation, message, needs_reply=False)
+        Contact.objects.filter(pk=conversation.contact_id).update(last_texted_at=message.created_at)
         announce_message(message, conversation)
         if conversation.inbox.is_personal:
             _show_in_shared_inboxes(user, conversation, message)

@@ -4,12 +4,14 @@ from textdesk.conversations.models import MAX_BODY_LENGTH
 
 
 class ReplyForm(forms.Form):
+    # Not required here: a picture alone is a message too (send_reply decides).
     body = forms.CharField(
         max_length=MAX_BODY_LENGTH,
         strip=False,
+        required=False,
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "Write a reply…"}),
-        error_messages={"required": "Write a message first."},
     )
+    media = forms.FileField(required=False)
     # The newest message the page showed when the reply was begun (see send_reply).
     seen = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
 
@@ -25,7 +27,12 @@ class NoteForm(forms.Form):
 
 
 class NewConversationForm(forms.Form):
-    body = ReplyForm.base_fields["body"]
+    body = forms.CharField(
+        max_length=MAX_BODY_LENGTH,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 3, "placeholder": "Write a message…"}),
+        error_messages={"required": "Write a message first."},
+    )
     number = forms.CharField(
         max_length=40,
         label="To",

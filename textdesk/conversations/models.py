@@ -246,3 +246,23 @@ class LockPresence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} on {self.conversation_id} ({self.tab})"
+
+
+class PendingAttachment(models.Model):
+    """An inbound MMS picture still at the provider: the worker fetches it into our storage
+    (refusing private addresses) and points the message at our own copy."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveSmallIntegerField()
+    source_url = models.URLField(max_length=2000)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(db_index=True)
+    error = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["message", "position"], name="attachment_unique_slot"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message_id}[{self.position}]"

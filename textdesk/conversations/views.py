@@ -35,6 +35,7 @@ from textdesk.inboxes.queries import (
     get_inbox_or_404,
     inbox_members,
 )
+from textdesk.media.storage import MediaRefused, public_url, store_upload
 
 PAGE_SIZE = 50
 
@@ -139,17 +140,26 @@ def header(request: HttpRequest, inbox_id: int, conversation_id: int) -> HttpRes
 @login_required
 def reply(request: HttpRequest, inbox_id: int, conversation_id: int) -> HttpResponse:
     conversation = _conversation(request, inbox_id, conversation_id)
-    form = ReplyForm(request.POST)
+    form = ReplyForm(request.POST, request.FILES)
     status = 422
     newer = None
     if form.is_valid():
         try:
+            media_urls = []
+            if form.cleaned_data.get("media"):
+                stored = store_upload(
+                    conversation.inbox.team, form.cleaned_data["media"], request.user
+                )
+                media_urls.append(public_url(stored))
             actions.send_reply(
                 request.user,
                 conversation,
                 form.cleaned_data["body"],
                 seen_message_id=form.cleaned_data.get("seen"),
+                media_urls=media_urls,
             )
+        except MediaRefused as e:
+            form.add_error("media", e.message)
         except SendConflict as e:
             form.add_error(None, e.message)
             status, newer = 409, e.newer

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 
 from textdesk.contacts.imports import import_next_batch
+from textdesk.conversations.attachments import fetch_due_attachments
 from textdesk.conversations.locks import release_lapsed_locks
 from textdesk.conversations.models import LockPresence
 from textdesk.core import clock
@@ -30,6 +31,7 @@ def run_once() -> int:
         done += provider.run_due_work()
     done += release_lapsed_locks()
     done += import_next_batch()
+    done += fetch_due_attachments()
     return done
 
 

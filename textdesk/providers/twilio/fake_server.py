@@ -56,6 +56,8 @@ class FakeTwilio:
     requests: list[RecordedRequest] = field(default_factory=list)
     messages: dict[str, dict] = field(default_factory=dict)
     canned: list[CannedAnswer] = field(default_factory=list)
+    # Pictures of inbound MMS, served (with basic auth) at these paths.
+    media: dict[str, tuple[str, bytes]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     base_url: str = ""
 
@@ -63,6 +65,14 @@ class FakeTwilio:
         body = {"code": code, "message": message or "Simulated failure", "status": status}
         with self.lock:
             self.canned.append(CannedAnswer(status, body, delay))
+
+    def add_media(self, message_sid: str, content_type: str, data: bytes) -> str:
+        """Serve a picture of an inbound MMS as Twilio does; returns its URL."""
+        messages = f"/2010-04-01/Accounts/{self.account_sid}/Messages"
+        path = f"{messages}/{message_sid}/Media/ME{uuid.uuid4().hex}"
+        with self.lock:
+            self.media[path] = (content_type, data)
+        return self.base_url + path
 
     def sent(self) -> list[RecordedRequest]:
         """The message-create requests received so far."""
@@ -81,6 +91,9 @@ class FakeTwilio:
         if headers.get("authorization") != f"Basic {expected}":
             return 401, _error(20003, "Authenticate", 401), 0
         prefix = f"/2010-04-01/Accounts/{self.account_sid}/Messages"
+        if method == "GET" and path in self.media:
+            content_type, data = self.media[path]
+            return 200, {"__raw__": data, "__type__": content_type}, 0
         if method == "POST" and path == prefix + ".json":
             return self._create_message(dict(form), [v for k, v in form if k == "MediaUrl"])
         if method == "GET" and path.startswith(prefix + "/") and path.endswith(".json"):
@@ -156,10 +169,13 @@ def start_fake_twilio(account_sid: str, auth_token: str) -> tuple[FakeTwilio, Th
             status, body, delay = fake.answer(self.command, self.path, headers, form)
             if delay:
                 time.sleep(delay)
-            payload = json.dumps(body).encode()
+            if "__raw__" in body:
+                payload, content_type = body["__raw__"], body["__type__"]
+            else:
+                payload, content_type = json.dumps(body).encode(), "application/json; charset=utf-8"
             try:
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
