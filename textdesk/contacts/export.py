@@ -69,7 +69,8 @@ async def contact_rows(team: Team, contacts: QuerySet[Contact]) -> AsyncIterator
                 contact.created_at.isoformat(),
                 contact.last_texted_at.isoformat() if contact.last_texted_at else "",
             ] + [str((contact.fields or {}).get(key, "")) for key in keys]
-            lines.append(_line(safe_cell(str(value)) for value in values))
+            # The number is E.164 (digits after a +): safe as it is, and importable again.
+            lines.append(_line([values[0], *(safe_cell(str(v)) for v in values[1:])]))
         yield "".join(lines)
         after = chunk[-1].pk
 

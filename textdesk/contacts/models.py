@@ -1,5 +1,6 @@
 import re
 import zoneinfo
+from datetime import UTC, datetime
 
 import phonenumbers
 from django.conf import settings
@@ -141,14 +142,21 @@ class Contact(models.Model):
 
 
 def zone_of_number(e164: str) -> str:
-    """The time zone of a number's area when phonenumbers knows exactly one, else ""."""
+    """The time zone of a number's area, when phonenumbers' candidates all keep the same time
+    year-round (a UK mobile: London, Jersey, Guernsey...), else ""."""
     try:
         zones = phone_timezones.time_zones_for_number(phonenumbers.parse(e164, None))
     except phonenumbers.NumberParseException:
         return ""
-    if len(zones) == 1 and zones[0] in zoneinfo.available_timezones():
-        return zones[0]
-    return ""
+    known = [zone for zone in zones if zone in zoneinfo.available_timezones()]
+    if not known or len(known) != len(zones):
+        return ""
+    year = datetime.now(UTC).year
+    moments = [datetime(year, 1, 15, 12, tzinfo=UTC), datetime(year, 7, 15, 12, tzinfo=UTC)]
+    offsets = {
+        tuple(m.astimezone(zoneinfo.ZoneInfo(z)).utcoffset() for m in moments) for z in known
+    }
+    return known[0] if len(offsets) == 1 else ""
 
 
 class ContactImport(models.Model):
