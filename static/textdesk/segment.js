@@ -85,7 +85,6 @@
     (saved.conditions || []).forEach(function (condition) {
       if (!condition.conditions) { addRow(condition); }  // nested groups: API only, for now
     });
-    if (!list.children.length) { addRow(); }
     document.getElementById("add-condition").addEventListener("click", function () { addRow(); changed(); });
     list.addEventListener("click", function (event) {
       if (event.target.classList.contains("remove")) { event.target.closest(".condition").remove(); changed(); }
