@@ -153,6 +153,21 @@ def asgi_live_server(django_db_setup, django_db_blocker):
         yield f"http://127.0.0.1:{port}"
         server.should_exit = True
         thread.join(timeout=10)
+        _close_other_sessions()
+
+
+def _close_other_sessions() -> None:
+    """Threads of the live server may still hold PostgreSQL sessions (Django keeps one per
+    thread); end them, or dropping the test database at the end of the run would fail."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
 
 
 @pytest.fixture

@@ -116,9 +116,10 @@
   // A safety net: should an event ever fail to reach us (Redis briefly down), ask again.
   setInterval(function () { send({ type: "hello", since: lastId }); }, 60000);
 
-  window.TextdeskLive = { send: send, tab: tab };
+  window.TextdeskLive = { send: send, tab: tab, renderedAfter: 0 };
   document.addEventListener("DOMContentLoaded", function () {
     lastId = parseInt(document.body.dataset.liveSince, 10) || 0;
+    window.TextdeskLive.renderedAfter = lastId;
     connect();
   });
 })();

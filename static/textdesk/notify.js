@@ -52,8 +52,8 @@
 
   document.addEventListener("textdesk:live", function (event) {
     var e = event.detail;
-    if (e.replay) {
-      return;  // caught up after loading or reconnecting: old news, shown on the page already
+    if (e.replay && e.id <= window.TextdeskLive.renderedAfter) {
+      return;  // older than this page: old news, not worth a notification
     }
     if (e.kind === "notice" && e.user === me()) {
       toast(e.text, e.url);
