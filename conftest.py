@@ -202,3 +202,35 @@ def clock():
     textdesk_clock.reset()
     yield textdesk_clock
     textdesk_clock.reset()
+
+
+@pytest.fixture(autouse=True)
+def _quiet_database_after_browser_tests(request):
+    """After a browser test, its pages' last requests (a leave beacon, a socket's goodbye) may
+    still be writing through the live server when the test database is emptied; PostgreSQL can
+    then deadlock the TRUNCATE. Wait until nobody else is busy in the database first."""
+    yield
+    if request.node.get_closest_marker("browser") is None:
+        return
+    import time
+
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return  # SQLite's writers queue on the busy timeout instead
+    deadline = time.monotonic() + 10
+    quiet_since = None
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND state IN ('active', 'idle in transaction')"
+            )
+            busy = cursor.fetchone()[0]
+        if busy:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since > 0.3:
+            return
+        time.sleep(0.05)
