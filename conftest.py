@@ -51,6 +51,7 @@ def fake_twilio(_fake_twilio_server, settings) -> FakeTwilio:
         fake.messages.clear()
         fake.canned.clear()
         fake.media.clear()
+        fake.slow.clear()
     settings.TWILIO_API_BASE = fake.base_url
     return fake
 

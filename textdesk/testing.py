@@ -55,7 +55,10 @@ def create_inbox(
         kind=Inbox.Kind.PERSONAL if owner else Inbox.Kind.SHARED,
         owner=owner,
     )
-    PhoneNumber.objects.create(number=number, inbox=inbox, provider=provider)
+    # Fast numbers, so that tests never wait for the pacer; pacing tests set their own rate.
+    PhoneNumber.objects.create(
+        number=number, inbox=inbox, provider=provider, segments_per_second=1000
+    )
     for user in members:
         InboxAccess.objects.create(inbox=inbox, user=user)
     return inbox

@@ -127,6 +127,22 @@ class Message(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     claimed_until = models.DateTimeField(null=True, blank=True)
+    # Set when a worker starts handing the message to the provider and cleared once the
+    # outcome is known. Still set on a queued message means "the provider may have it" (a
+    # crash, a timeout): the next attempt looks it up at the provider before sending again.
+    handoff_started_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=100, blank=True)
+    # The recipient's time zone, for bulk texts held to the sending window.
+    local_zone = models.CharField(max_length=64, blank=True)
+    # Bulk sends: the send it belongs to, its place in the number's fair queue (sends on one
+    # number take turns), and its cost in segments of throughput. Replies (priority 0) go
+    # before any bulk message (priority 1).
+    send = models.ForeignKey(
+        "campaigns.Send", null=True, blank=True, on_delete=models.CASCADE, related_name="messages"
+    )
+    priority = models.PositiveSmallIntegerField(default=0)
+    fair_rank = models.BigIntegerField(default=0)
+    cost = models.FloatField(default=1.0)
 
     class Meta:
         constraints = [
@@ -145,6 +161,12 @@ class Message(models.Model):
                 condition=Q(status=MessageStatus.QUEUED),
                 name="msg_outbox_due",
             ),
+            models.Index(
+                fields=["our_number", "priority", "fair_rank", "id"],
+                condition=Q(status=MessageStatus.QUEUED),
+                name="msg_outbox_fair",
+            ),
+            models.Index(fields=["send", "status"], name="msg_send_status"),
         ]
 
     def __str__(self) -> str:

@@ -1,3 +1,5 @@
+from datetime import time
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -47,6 +49,14 @@ class Inbox(models.Model):
             "conversation with them out of the unreplied queue (otherwise only show a note)."
         ),
     )
+    # When bulk texts may go out, in each recipient's own local time (one-to-one replies to
+    # someone who just texted are not held to it).
+    window_start = models.TimeField(default=time(8, 0), help_text="Bulk texts from (local time).")
+    window_end = models.TimeField(default=time(21, 0), help_text="Bulk texts until (local time).")
+    evening_warning = models.TimeField(
+        default=time(20, 0),
+        help_text="Compose warns when a send would still be running after this (team time).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -95,6 +105,21 @@ class PhoneNumber(models.Model):
     number = models.CharField(max_length=16, unique=True)
     inbox = models.ForeignKey(Inbox, on_delete=models.PROTECT, related_name="phone_numbers")
     provider = models.CharField(max_length=16, choices=ProviderName.choices)
+    # What the carrier lets this number send: a 10DLC long code is often 1-3 segments a
+    # second, toll-free 3, a short code 100. A message costs one unit per SMS segment; an MMS
+    # costs ``mms_cost``.
+    segments_per_second = models.FloatField(
+        default=1.0, validators=[MinValueValidator(0.01), MaxValueValidator(1000)]
+    )
+    mms_cost = models.FloatField(
+        default=3.0,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text="How many segments' worth of throughput one picture message uses.",
+    )
+    # The pacer: the earliest moment the number may hand its next message to the provider.
+    # Workers reserve throughput by moving it forward with a conditional UPDATE, so every
+    # worker, in every process, honours the same rate.
+    next_free_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -14,7 +14,9 @@ from textdesk.providers.base import StatusReport
 logger = logging.getLogger(__name__)
 
 
-def advance_status(message_id: int, new_status: str, *, error_code: str = "") -> bool:
+def advance_status(
+    message_id: int, new_status: str, *, error_code: str = "", announce: bool = True
+) -> bool:
     """Move a message to ``new_status`` if the lifecycle allows it; returns whether it moved.
 
     The rule is part of the UPDATE's WHERE clause, so two callbacks racing each other can
@@ -32,7 +34,7 @@ def advance_status(message_id: int, new_status: str, *, error_code: str = "") ->
             direction=Message.Direction.OUTBOUND,
             status__in=statuses_replaceable_by(new_status),
         ).update(**changes)
-        if moved:
+        if moved and announce:
             conversation_id, inbox_id = Message.objects.filter(pk=message_id).values_list(
                 "conversation_id", "conversation__inbox_id"
             )[0]
@@ -43,8 +45,8 @@ def advance_status(message_id: int, new_status: str, *, error_code: str = "") ->
                 message=message_id,
                 status=new_status,
             )
-            if new_status in (MessageStatus.FAILED, MessageStatus.UNDELIVERED):
-                reply_did_not_arrive(Message.objects.get(pk=message_id))
+        if moved and new_status in (MessageStatus.FAILED, MessageStatus.UNDELIVERED):
+            reply_did_not_arrive(Message.objects.get(pk=message_id))
     return moved == 1
 
 

@@ -5,34 +5,95 @@ piece of work is claimed with a conditional UPDATE before it is done.
 """
 
 import logging
+import os
+import socket
 import threading
 import time
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import close_old_connections, connection
+from django.utils import timezone
 
+from textdesk.campaigns.expansion import expand_next_batch, start_due_sends
 from textdesk.contacts.imports import import_next_batch
 from textdesk.conversations.attachments import fetch_due_attachments
 from textdesk.conversations.locks import release_lapsed_locks
-from textdesk.conversations.models import LockPresence
+from textdesk.conversations.models import LockPresence, Message
 from textdesk.core import clock
 from textdesk.live.models import LiveEvent
 from textdesk.messaging.dispatch import dispatch_due_messages
+from textdesk.messaging.models import WorkerHeartbeat
+from textdesk.messaging.status import MessageStatus
 from textdesk.providers.registry import all_providers
 
 logger = logging.getLogger(__name__)
 
 
-def run_once() -> int:
-    """Do one round of due work; returns how many pieces of work were done."""
-    done = dispatch_due_messages()
+def run_once(worker: str = "") -> int:
+    """Do one round of due work; returns how many pieces of work were done. Sending comes
+    first and again after each other step, so that nothing else delays a text."""
+    done = start_due_sends()
+    done += expand_next_batch()
+    done += dispatch_due_messages(worker)
     for provider in all_providers():
         done += provider.run_due_work()
     done += release_lapsed_locks()
     done += import_next_batch()
     done += fetch_due_attachments()
     return done
+
+
+# A worker that has not been heard from for this long is presumed dead: its claims go.
+DEAD_AFTER_SECONDS = 5
+HEARTBEAT_SECONDS = 1
+
+
+class Heartbeat:
+    """This worker's sign of life, and the release of claims of workers that stopped."""
+
+    def __init__(self) -> None:
+        self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.last = 0.0
+        now = timezone.now()
+        WorkerHeartbeat.objects.create(name=self.name, started_at=now, seen_at=now)
+
+    def beat(self) -> None:
+        if time.monotonic() - self.last < HEARTBEAT_SECONDS:
+            return
+        self.last = time.monotonic()
+        now = timezone.now()
+        WorkerHeartbeat.objects.update_or_create(
+            name=self.name, defaults={"seen_at": now, "started_at": now}
+        )
+        release_claims_of_dead_workers(now)
+
+    def stop(self) -> None:
+        release_claims_of(self.name)
+        WorkerHeartbeat.objects.filter(name=self.name).delete()
+
+
+def release_claims_of(worker: str) -> int:
+    """A worker's claimed messages go back to the queue. Their handoff mark stays, so the next
+    attempt asks the provider first whether it already has them."""
+    return Message.objects.filter(claimed_by=worker, status=MessageStatus.QUEUED).update(
+        claimed_until=None, claimed_by=""
+    )
+
+
+def release_claims_of_dead_workers(now) -> int:
+    dead = list(
+        WorkerHeartbeat.objects.filter(
+            seen_at__lt=now - timedelta(seconds=DEAD_AFTER_SECONDS)
+        ).values_list("name", flat=True)
+    )
+    released = 0
+    for name in dead:
+        released += release_claims_of(name)
+        WorkerHeartbeat.objects.filter(name=name).delete()
+        logger.warning("Worker %s stopped answering; released %s of its claims", name, released)
+    return released
 
 
 HOUSEKEEPING_SECONDS = 600
@@ -53,7 +114,8 @@ CONNECTION_CHECK_SECONDS = 60
 
 
 def run_forever(stop: threading.Event) -> None:
-    logger.info("Worker started")
+    heartbeat = Heartbeat()
+    logger.info("Worker %s started", heartbeat.name)
     last_check = last_housekeeping = time.monotonic()
     while not stop.is_set():
         if time.monotonic() - last_check > CONNECTION_CHECK_SECONDS:
@@ -66,7 +128,8 @@ def run_forever(stop: threading.Event) -> None:
             except Exception:
                 logger.exception("Housekeeping failed")
         try:
-            done = run_once()
+            heartbeat.beat()
+            done = run_once(heartbeat.name)
         except Exception:
             # A database hiccup must not end the worker: drop the connection (the next round
             # opens a fresh one), log it and try again shortly.
@@ -75,4 +138,8 @@ def run_forever(stop: threading.Event) -> None:
             done = 0
         if not done:
             stop.wait(settings.WORKER_POLL_SECONDS)
+    try:
+        heartbeat.stop()
+    except Exception:
+        logger.exception("Could not sign the worker off")
     logger.info("Worker stopped")

@@ -7,6 +7,7 @@ conversations and messaging apps, so adding a provider touches one folder.
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.http import HttpRequest
 
@@ -70,10 +71,18 @@ class BadWebhook(Exception):
 
 class Provider(ABC):
     name: str
+    # Whether several sends may be in flight at once (an HTTP API: yes; a local fake: no).
+    concurrent_sends: bool = False
 
     @abstractmethod
     def send(self, sms: OutgoingSms) -> SendResult:
         """Hand one message to the provider, or raise ProviderError."""
+
+    @abstractmethod
+    def lookup(self, sms: OutgoingSms, since: datetime) -> SendResult | None:
+        """The provider's record of ``sms`` if it accepted it at or after ``since`` (a send
+        whose outcome we never learned: a crash, a timeout), else None. Asked before sending
+        such a message again, so that nobody gets it twice."""
 
     @abstractmethod
     def verify_request(self, request: HttpRequest) -> bool:

@@ -20,6 +20,14 @@ def migrate(targets):
     return executor.loader.project_state(targets + others).apps
 
 
+@pytest.fixture(autouse=True)
+def _back_to_the_newest_schema():
+    """Whatever a test here migrates to, the next test gets the newest schema again."""
+    yield
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
 def test_existing_conversations_learn_when_their_newest_inbound_text_came():
     apps = migrate(BEFORE)
     team = apps.get_model("accounts", "Team").objects.create(name="Admissions")

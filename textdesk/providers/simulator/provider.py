@@ -7,7 +7,7 @@ simulated phones (the page at /simulator/) go through the same inbound code as T
 
 import random
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -60,6 +60,14 @@ class SimulatorProvider(Provider):
             + timedelta(seconds=settings.SIMULATOR_RECEIPT_DELAY_SECONDS),
         )
         return SendResult(provider_message_id=carrier_message.sid, status=MessageStatus.SENT)
+
+    def lookup(self, sms: OutgoingSms, since: datetime) -> SendResult | None:
+        found = CarrierMessage.objects.filter(
+            message_id=sms.message_id, direction=CarrierMessage.Direction.TO_HANDSET
+        ).first()
+        if found is None:
+            return None
+        return SendResult(provider_message_id=found.sid, status=MessageStatus.SENT)
 
     def verify_request(self, request: HttpRequest) -> bool:
         # The simulated phones are a page for signed-in users, not a carrier's webhook.

@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
 
@@ -56,6 +57,7 @@ class FakeTwilio:
     requests: list[RecordedRequest] = field(default_factory=list)
     messages: dict[str, dict] = field(default_factory=dict)
     canned: list[CannedAnswer] = field(default_factory=list)
+    slow: list[float] = field(default_factory=list)
     # Pictures of inbound MMS, served (with basic auth) at these paths.
     media: dict[str, tuple[str, bytes]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -65,6 +67,12 @@ class FakeTwilio:
         body = {"code": code, "message": message or "Simulated failure", "status": status}
         with self.lock:
             self.canned.append(CannedAnswer(status, body, delay))
+
+    def accept_slowly_next(self, delay: float) -> None:
+        """The next message is created as usual, but the answer comes after ``delay`` seconds
+        (long enough for the client to give up: Twilio has it, the client does not know)."""
+        with self.lock:
+            self.slow.append(delay)
 
     def add_media(self, message_sid: str, content_type: str, data: bytes) -> str:
         """Serve a picture of an inbound MMS as Twilio does; returns its URL."""
@@ -95,7 +103,14 @@ class FakeTwilio:
             content_type, data = self.media[path]
             return 200, {"__raw__": data, "__type__": content_type}, 0
         if method == "POST" and path == prefix + ".json":
-            return self._create_message(dict(form), [v for k, v in form if k == "MediaUrl"])
+            status, body, _ = self._create_message(
+                dict(form), [v for k, v in form if k == "MediaUrl"]
+            )
+            with self.lock:
+                delay = self.slow.pop(0) if self.slow else 0
+            return status, body, delay
+        if method == "GET" and path.split("?")[0] == prefix + ".json":
+            return 200, self._list_messages(path), 0
         if method == "GET" and path.startswith(prefix + "/") and path.endswith(".json"):
             sid = path[len(prefix) + 1 : -len(".json")]
             with self.lock:
@@ -104,6 +119,18 @@ class FakeTwilio:
                 return 404, _error(20404, f"The requested resource {path} was not found", 404), 0
             return 200, message, 0
         return 404, _error(20404, f"The requested resource {path} was not found", 404), 0
+
+    def _list_messages(self, path: str) -> dict:
+        """Twilio's list, newest first, filtered by To and From."""
+        query = dict(parse_qsl(path.partition("?")[2]))
+        with self.lock:
+            messages = list(self.messages.values())
+        found = [
+            m
+            for m in reversed(messages)
+            if m["to"] == query.get("To", m["to"]) and m["from"] == query.get("From", m["from"])
+        ]
+        return {"messages": found[: int(query.get("PageSize", "50"))]}
 
     def _create_message(self, form: dict, media: list[str]) -> tuple[int, dict, float]:
         to, sender, body = form.get("To", ""), form.get("From", ""), form.get("Body", "")
@@ -139,6 +166,7 @@ class FakeTwilio:
             "error_code": None,
             "error_message": None,
             "api_version": "2010-04-01",
+            "date_created": formatdate(usegmt=True),
             "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json",
         }
         with self.lock:

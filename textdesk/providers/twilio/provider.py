@@ -1,5 +1,8 @@
 """Twilio, on its real wire format: the 2010-04-01 Messages REST API and signed webhooks."""
 
+import threading
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
 from urllib.parse import urlencode, urlsplit
 
 import httpx
@@ -37,6 +40,9 @@ STATUS_MAP = {
     "canceled": MessageStatus.FAILED,
 }
 
+_clients: dict[tuple, httpx.Client] = {}
+_clients_lock = threading.Lock()
+
 # Twilio's "Too Many Requests": retry later. Every other 4xx code is final.
 RATE_LIMITED_CODE = "20429"
 MAX_MEDIA = 10
@@ -44,6 +50,7 @@ MAX_MEDIA = 10
 
 class TwilioProvider(Provider):
     name = ProviderName.TWILIO
+    concurrent_sends = True
 
     def __init__(
         self,
@@ -75,9 +82,7 @@ class TwilioProvider(Provider):
         form["StatusCallback"] = status_callback_url(sms.message_id)
         url = f"{self.api_base}/2010-04-01/Accounts/{self.account_sid}/Messages.json"
         try:
-            response = httpx.post(
-                url, data=form, auth=(self.account_sid, self.auth_token), timeout=self.timeout
-            )
+            response = self._client().post(url, data=form)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as e:
             # The request never reached Twilio: trying again cannot send it twice.
             raise ProviderError(
@@ -108,6 +113,49 @@ class TwilioProvider(Provider):
             )
         status = STATUS_MAP.get(str(payload.get("status", "")), MessageStatus.SENDING)
         return SendResult(provider_message_id=sid, status=status)
+
+    def _client(self) -> httpx.Client:
+        """One pooled client per account and API base, shared by a worker's threads: sending
+        thousands of texts over kept-alive connections instead of a new one each."""
+        key = (self.api_base, self.account_sid, self.auth_token, self.timeout)
+        with _clients_lock:
+            client = _clients.get(key)
+            if client is None:
+                client = httpx.Client(
+                    auth=(self.account_sid, self.auth_token),
+                    timeout=self.timeout,
+                    limits=httpx.Limits(max_connections=32, max_keepalive_connections=32),
+                )
+                _clients[key] = client
+            return client
+
+    def lookup(self, sms: OutgoingSms, since: datetime) -> SendResult | None:
+        """Twilio keeps no reference of ours on a message, so look for the one it would be:
+        the newest messages from our number to theirs, with the same text, created since."""
+        url = f"{self.api_base}/2010-04-01/Accounts/{self.account_sid}/Messages.json"
+        params = {"To": sms.to_number, "From": sms.from_number, "PageSize": "50"}
+        try:
+            response = self._client().get(url, params=params)
+        except httpx.HTTPError as e:
+            raise ProviderError(
+                f"Could not ask Twilio ({e})", retryable=True, code="network"
+            ) from e
+        if response.status_code >= 400:
+            raise ProviderError(
+                f"Twilio refused the lookup ({response.status_code})",
+                retryable=response.status_code >= 500 or response.status_code == 429,
+                code=str(response.status_code),
+            )
+        # Twilio's clock and ours differ a little: look a minute further back.
+        earliest = since - timedelta(minutes=1)
+        for found in _json_or_empty(response).get("messages", []):
+            created = _parse_date(found.get("date_created"))
+            same_text = (found.get("body") or "") == sms.body
+            same_media = str(found.get("num_media") or "0") == str(len(sms.media_urls))
+            if created and created >= earliest and same_text and same_media:
+                status = STATUS_MAP.get(str(found.get("status", "")), MessageStatus.SENDING)
+                return SendResult(provider_message_id=found["sid"], status=status)
+        return None
 
     # --- Webhooks -----------------------------------------------------------------------------
 
@@ -183,6 +231,14 @@ def _media_url(data, index: int) -> str:
     if urlsplit(url).scheme not in ("https", "http"):
         raise BadWebhook(f"MediaUrl{index} is not a web address")
     return url
+
+
+def _parse_date(value) -> datetime | None:
+    """Twilio's dates are RFC 2822 ("Fri, 04 Dec 2026 20:01:02 +0000")."""
+    try:
+        return parsedate_to_datetime(value) if value else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _json_or_empty(response: httpx.Response) -> dict:

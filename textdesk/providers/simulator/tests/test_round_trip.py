@@ -156,14 +156,15 @@ def test_a_thread_with_another_teams_inbox_stays_private(world, client):
     assert Message.objects.filter(body="One more thing", direction="in").exists()
 
 
-def test_a_receipt_reported_before_the_sid_is_stored_still_finds_its_message(world):
+def test_a_receipt_reported_before_the_sid_is_stored_still_finds_its_message(world, settings):
     from textdesk.providers.simulator.carrier import report_due_receipts
 
+    settings.SIMULATOR_RECEIPT_DELAY_SECONDS = 60
     reply = send_reply(world.bob, _conversation(world), "Hi")
-    from textdesk.messaging.dispatch import claim, send_claimed
+    from textdesk.messaging.dispatch import dispatch_due_messages
 
-    assert claim(reply.pk)
-    send_claimed(reply.pk)
+    assert dispatch_due_messages() == 1
+    CarrierMessage.objects.update(receipt_due_at=timezone.now())
     # As if another worker reported the receipt before this one stored the sid.
     Message.objects.filter(pk=reply.pk).update(provider_message_id=None, status="sending")
     assert report_due_receipts() == 1

@@ -9,7 +9,7 @@ from conftest import PUBLIC_URL, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN
 from textdesk.conversations.actions import send_reply
 from textdesk.conversations.models import Message
 from textdesk.inboxes.models import PhoneNumber
-from textdesk.messaging.dispatch import MAX_ATTEMPTS, UNCERTAIN_RETRY_SECONDS
+from textdesk.messaging.dispatch import MAX_ATTEMPTS
 from textdesk.messaging.worker import run_once
 from textdesk.providers.twilio.fake_server import INVALID_NUMBER, NOT_MOBILE_NUMBER
 from textdesk.testing import STUDENT_NUMBER, create_conversation
@@ -110,30 +110,46 @@ def test_a_server_error_or_rate_limit_is_retried_later(
     assert len(fake_twilio.sent()) == 2
 
 
-def test_a_timeout_waits_long_enough_for_a_callback_before_retrying(
+def due_now(message) -> None:
+    """Skip the backoff: the retry is due at once."""
+    Message.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
+
+
+def test_a_timed_out_send_that_twilio_accepted_is_found_there_not_sent_again(
     world, conversation, fake_twilio, settings
 ):
-    """Twilio may have accepted a message whose answer timed out: give its callback time."""
+    """Twilio created the message but its answer came too late: the retry looks it up."""
     settings.TWILIO_TIMEOUT_SECONDS = 0.2
-    fake_twilio.fail_next(500, delay=1.0)
+    fake_twilio.accept_slowly_next(1.0)
     message = send_reply(world.bob, conversation, "Hello")
     run_once()
     message.refresh_from_db()
-    assert message.status == "queued"
-    assert message.error_code == "timeout"
-    assert message.next_attempt_at >= timezone.now() + timedelta(
-        seconds=UNCERTAIN_RETRY_SECONDS - 5
-    )
+    assert (message.status, message.error_code) == ("queued", "timeout")
+    assert message.handoff_started_at is not None  # Twilio may have it
+    assert len(fake_twilio.messages) == 1
+
+    due_now(message)
+    run_once()
+
+    message.refresh_from_db()
+    assert message.status == "sending"
+    assert message.provider_message_id in fake_twilio.messages
+    assert len(fake_twilio.sent()) == 1  # one create, then only a lookup
+    assert message.handoff_started_at is None
 
 
-def test_a_server_error_retry_also_waits_for_a_callback(world, conversation, fake_twilio):
-    fake_twilio.fail_next(502)
+def test_a_server_error_is_looked_up_then_sent_once(world, conversation, fake_twilio):
+    fake_twilio.fail_next(502)  # Twilio did not create it
     message = send_reply(world.bob, conversation, "Hello")
     run_once()
+    due_now(message)
+    run_once()
     message.refresh_from_db()
-    assert message.next_attempt_at >= timezone.now() + timedelta(
-        seconds=UNCERTAIN_RETRY_SECONDS - 5
-    )
+    assert message.status == "sending"
+    assert len(fake_twilio.messages) == 1
+    lookups = [r for r in fake_twilio.requests if r.method == "GET"]
+    assert len(lookups) == 1
+    assert "To=%2B16175550142" in lookups[0].path
 
 
 def test_a_callback_during_the_wait_means_it_is_never_sent_again(
@@ -148,20 +164,20 @@ def test_a_callback_during_the_wait_means_it_is_never_sent_again(
         {"AccountSid": TWILIO_ACCOUNT_SID, "MessageSid": "SM" + "d" * 32, "MessageStatus": "sent"},
     )
     assert response.status_code == 204
-    Message.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
+    due_now(message)
     run_once()
     assert len(fake_twilio.sent()) == 1
     message.refresh_from_db()
     assert (message.status, message.provider_message_id) == ("sent", "SM" + "d" * 32)
 
 
-def test_an_unreachable_twilio_is_retried_soon(world, conversation, settings):
+def test_an_unreachable_twilio_is_retried_without_a_lookup(world, conversation, settings):
     settings.TWILIO_API_BASE = "http://127.0.0.1:9"  # nothing listens: the request never left
     message = send_reply(world.bob, conversation, "Hello")
     run_once()
     message.refresh_from_db()
     assert (message.status, message.error_code) == ("queued", "network")
-    assert message.next_attempt_at < timezone.now() + timedelta(seconds=UNCERTAIN_RETRY_SECONDS)
+    assert message.handoff_started_at is None  # certainly not at Twilio
 
 
 def test_a_message_that_keeps_failing_gives_up_after_the_last_attempt(

@@ -1,0 +1,36 @@
+"""Sending windows in the recipient's local time (8:00 to 21:00 by default)."""
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+
+def local_moment(day: date, at: time, zone: ZoneInfo) -> datetime:
+    """``at`` on ``day`` in ``zone`` as an aware UTC time; a time skipped by a daylight-saving
+    change (2:30 on the spring-forward night) means the moment just after the jump."""
+    naive = datetime.combine(day, at)
+    aware = naive.replace(tzinfo=zone)
+    roundtrip = aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
+    if roundtrip != naive:  # in the gap: take the later offset's reading of the wall time
+        aware = naive.replace(tzinfo=zone, fold=1)
+    return aware.astimezone(UTC)
+
+
+def is_open(moment: datetime, zone: ZoneInfo, start: time, end: time) -> bool:
+    local = moment.astimezone(zone).time()
+    return start <= local < end
+
+
+def next_opening(moment: datetime, zone: ZoneInfo, start: time, end: time) -> datetime:
+    """``moment`` itself when the window is open then, else when it next opens."""
+    if is_open(moment, zone, start, end):
+        return moment
+    local_day = moment.astimezone(zone).date()
+    today_start = local_moment(local_day, start, zone)
+    if moment < today_start:
+        return today_start
+    return local_moment(local_day + timedelta(days=1), start, zone)
+
+
+def closes_at(moment: datetime, zone: ZoneInfo, end: time) -> datetime:
+    """When the window that is open at ``moment`` closes (the same local day's end)."""
+    return local_moment(moment.astimezone(zone).date(), end, zone)
