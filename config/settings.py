@@ -222,6 +222,10 @@ SIMULATOR_FAILURE_RATE = envfloat("SIMULATOR_FAILURE_RATE", 0.0, minimum=0, maxi
 # for the worker that claimed it before another may take it over.
 WORKER_POLL_SECONDS = envfloat("WORKER_POLL_SECONDS", 0.25, minimum=0.01, maximum=60)
 WORKER_CLAIM_SECONDS = envint("WORKER_CLAIM_SECONDS", 120)
+# Workers beat every WORKER_HEARTBEAT_SECONDS; one silent for WORKER_DEAD_AFTER_SECONDS is
+# presumed dead and its claims are released (its texts are looked up before being sent again).
+WORKER_HEARTBEAT_SECONDS = envfloat("WORKER_HEARTBEAT_SECONDS", 1.0, minimum=0.05, maximum=60)
+WORKER_DEAD_AFTER_SECONDS = envfloat("WORKER_DEAD_AFTER_SECONDS", 5.0, minimum=0.2, maximum=600)
 # A claim must outlive the slowest provider call (httpx applies the timeout to connecting,
 # writing and reading in turn), or a second worker could take over a send still in flight.
 if WORKER_CLAIM_SECONDS < 3 * TWILIO_TIMEOUT_SECONDS + 30:

@@ -8,6 +8,7 @@ transaction, so a failure leaves nothing half-written, and announces what change
 import logging
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
@@ -155,6 +156,7 @@ def receive_inbound(provider: str, sms: InboundSms) -> Received:
             with transaction.atomic():
                 message = Message.objects.create(
                     conversation=conversation,
+                    send_id=_send_being_answered(conversation),
                     direction=Message.Direction.INBOUND,
                     body=sms.body,
                     media_urls=list(sms.media_urls),
@@ -177,6 +179,25 @@ def receive_inbound(provider: str, sms: InboundSms) -> Received:
         announce_message(message, conversation)
     logger.info("Received message %s in inbox %s", message.pk, inbox.pk)
     return Received(message, created=True)
+
+
+# A text counts as a reply to a send when it comes within this long of the send's text.
+REPLY_TO_SEND_DAYS = 7
+
+
+def _send_being_answered(conversation: Conversation) -> int | None:
+    """The send whose text this conversation last got, if recent: its report counts replies."""
+    latest = (
+        conversation.messages.filter(direction=Message.Direction.OUTBOUND)
+        .order_by("-created_at", "-id")
+        .values_list("send_id", "created_at")
+        .first()
+    )
+    if latest is None or latest[0] is None:
+        return None
+    if latest[1] < timezone.now() - timedelta(days=REPLY_TO_SEND_DAYS):
+        return None
+    return latest[0]
 
 
 def _locked(conversation: Conversation) -> Conversation:

@@ -45,11 +45,6 @@ def run_once(worker: str = "") -> int:
     return done
 
 
-# A worker that has not been heard from for this long is presumed dead: its claims go.
-DEAD_AFTER_SECONDS = 5
-HEARTBEAT_SECONDS = 1
-
-
 class Heartbeat:
     """This worker's sign of life, and the release of claims of workers that stopped."""
 
@@ -60,7 +55,7 @@ class Heartbeat:
         WorkerHeartbeat.objects.create(name=self.name, started_at=now, seen_at=now)
 
     def beat(self) -> None:
-        if time.monotonic() - self.last < HEARTBEAT_SECONDS:
+        if time.monotonic() - self.last < settings.WORKER_HEARTBEAT_SECONDS:
             return
         self.last = time.monotonic()
         now = timezone.now()
@@ -85,7 +80,7 @@ def release_claims_of(worker: str) -> int:
 def release_claims_of_dead_workers(now) -> int:
     dead = list(
         WorkerHeartbeat.objects.filter(
-            seen_at__lt=now - timedelta(seconds=DEAD_AFTER_SECONDS)
+            seen_at__lt=now - timedelta(seconds=settings.WORKER_DEAD_AFTER_SECONDS)
         ).values_list("name", flat=True)
     )
     released = 0
