@@ -1,13 +1,13 @@
-import zoneinfo
-
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from textdesk.core.zones import is_zone
+
 
 def validate_time_zone(value: str) -> None:
-    if value not in zoneinfo.available_timezones():
+    if not is_zone(value):
         raise ValidationError(f"{value!r} is not a known time zone (e.g. America/New_York).")
 
 

@@ -1,9 +1,8 @@
-import zoneinfo
-
 from django import forms
 
 from textdesk.contacts.models import Contact, ContactField
 from textdesk.contacts.queries import team_members
+from textdesk.core.zones import is_zone
 
 MAX_TAGS = 50
 
@@ -41,7 +40,7 @@ class ContactForm(forms.Form):
 
     def clean_time_zone(self) -> str:
         zone = self.cleaned_data["time_zone"].strip()
-        if zone and zone not in zoneinfo.available_timezones():
+        if zone and not is_zone(zone):
             raise forms.ValidationError(f"{zone!r} is not a time zone (e.g. America/Chicago).")
         return zone
 

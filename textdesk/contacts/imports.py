@@ -14,7 +14,6 @@ import itertools
 import re
 import secrets
 import time
-import zoneinfo
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -35,6 +34,7 @@ from textdesk.contacts.models import (
     ImportRejection,
     Tag,
 )
+from textdesk.core.zones import known_zones
 from textdesk.live.events import publish
 from textdesk.phones import InvalidPhoneNumber, textable_e164
 
@@ -391,7 +391,7 @@ def _team_owners(team: Team) -> dict[str, int]:
 def _import_rows(contact_import: ContactImport, batch, *, finished: bool) -> None:
     team = contact_import.team
     owners = _team_owners(team) if "owner" in contact_import.mapping.values() else {}
-    zones = zoneinfo.available_timezones()
+    zones = known_zones()
     parsed: list[Row] = []
     rejections: list[ImportRejection] = []
     seen: dict[str, int] = {}

@@ -1,6 +1,7 @@
 import re
 import zoneinfo
 from datetime import UTC, datetime
+from functools import lru_cache
 
 import phonenumbers
 from django.conf import settings
@@ -9,6 +10,7 @@ from django.db import models
 from phonenumbers import timezone as phone_timezones
 
 from textdesk.accounts.models import Team, validate_time_zone
+from textdesk.core.zones import is_zone
 from textdesk.phones import pretty
 
 # Names that merge fields and imports use for a contact's own columns; custom fields may not
@@ -141,6 +143,7 @@ class Contact(models.Model):
         return values
 
 
+@lru_cache(maxsize=100_000)
 def zone_of_number(e164: str) -> str:
     """The time zone of a number's area, when phonenumbers' candidates all keep the same time
     year-round (a UK mobile: London, Jersey, Guernsey...), else ""."""
@@ -148,7 +151,7 @@ def zone_of_number(e164: str) -> str:
         zones = phone_timezones.time_zones_for_number(phonenumbers.parse(e164, None))
     except phonenumbers.NumberParseException:
         return ""
-    known = [zone for zone in zones if zone in zoneinfo.available_timezones()]
+    known = [zone for zone in zones if is_zone(zone)]
     if not known or len(known) != len(zones):
         return ""
     year = datetime.now(UTC).year
