@@ -69,7 +69,7 @@ def delete_template(user: User, template: MessageTemplate) -> None:
 # --- Sends -----------------------------------------------------------------------------------
 
 # Sends to at least this many people need an explicit confirmation.
-CONFIRM_AT = 50
+CONFIRM_AT = 50  # the same threshold the review step shows
 
 
 class SendRefused(ValueError):
@@ -101,6 +101,7 @@ def create_send(
     scheduled_at: datetime | None = None,
     confirmed: bool = False,
     name: str = "",
+    estimated_finish_at: datetime | None = None,
 ) -> Send:
     """Schedule a send, or start it now. Nothing is expanded here: the worker streams the
     audience into queued messages, so the first text goes out within a second or so."""
@@ -138,6 +139,7 @@ def create_send(
         status=Send.Status.SCHEDULED,
         scheduled_at=scheduled_at or now,
         planned_recipients=audience_size,
+        estimated_finish_at=estimated_finish_at,
     )
     send.segments.set(segments)
     send.excluded_segments.set(excluded_segments)

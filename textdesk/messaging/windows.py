@@ -5,14 +5,10 @@ from zoneinfo import ZoneInfo
 
 
 def local_moment(day: date, at: time, zone: ZoneInfo) -> datetime:
-    """``at`` on ``day`` in ``zone`` as an aware UTC time; a time skipped by a daylight-saving
-    change (2:30 on the spring-forward night) means the moment just after the jump."""
-    naive = datetime.combine(day, at)
-    aware = naive.replace(tzinfo=zone)
-    roundtrip = aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
-    if roundtrip != naive:  # in the gap: take the later offset's reading of the wall time
-        aware = naive.replace(tzinfo=zone, fold=1)
-    return aware.astimezone(UTC)
+    """``at`` on ``day`` in ``zone`` as an aware UTC time. A time skipped by a daylight-saving
+    change (2:30 on the spring-forward night) means the moment just after the jump (3:30); a
+    time that happens twice (1:30 in the autumn) means the first. (PEP 495's fold=0 does both.)"""
+    return datetime.combine(day, at).replace(tzinfo=zone).astimezone(UTC)
 
 
 def is_open(moment: datetime, zone: ZoneInfo, start: time, end: time) -> bool:
