@@ -87,6 +87,16 @@ def create_conversation(inbox: Inbox, *, sender: str = STUDENT_NUMBER) -> Conver
     return receive_text(inbox, sender=sender).conversation
 
 
+def drain(rounds: int = 200) -> None:
+    """Run worker rounds until there is nothing left to do (sends, receipts, imports, ...)."""
+    from textdesk.messaging.worker import run_once
+
+    for _ in range(rounds):
+        if not run_once():
+            return
+    raise AssertionError("the worker never ran out of work")
+
+
 @dataclass
 class World:
     admissions: Team

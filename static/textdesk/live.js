@@ -54,7 +54,7 @@
       return;
     }
     if (event.kind === "resync") {
-      refreshAll("[data-live-inbox], [data-live-conversation]");
+      refreshAll("[data-live-inbox], [data-live-conversation], [data-live-topic]");
       return;
     }
     if (event.id) {

@@ -183,6 +183,8 @@ def cancel_send(user: User, send: Send) -> int:
     if send.status not in (Send.Status.SCHEDULED, Send.Status.SENDING, Send.Status.PAUSED):
         raise SendRefused("This send is over; there is nothing to cancel.")
     withdrawn = cancel(send)
+    if withdrawn is None:
+        raise SendRefused("This send is over; there is nothing to cancel.")
     audit.record("send.cancelled", actor=user, inbox_id=send.inbox_id, send_id=send.pk)
     publish("send", inbox_id=send.inbox_id, topic=f"send-{send.pk}", send=send.pk)
     return withdrawn

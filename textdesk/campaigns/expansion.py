@@ -251,13 +251,17 @@ def _touch_conversations(conversations: dict[int, Conversation], plans: list[Pla
     Conversation.objects.bulk_update(changed, ["last_message_at", "preview"], batch_size=1000)
 
 
-def cancel(send: Send) -> int:
+def cancel(send: Send) -> int | None:
     """Stop a send for good: texts never handed over are withdrawn (returns how many); texts
-    whose handover was interrupted are marked failed, since the provider may have them."""
+    whose handover was interrupted are marked failed, since the provider may have them.
+    Returns None when the send was already over (it may have finished a moment ago)."""
     with transaction.atomic():
-        Send.objects.filter(pk=send.pk).update(
-            status=Send.Status.CANCELLED, finished_at=timezone.now()
-        )
+        stopped = Send.objects.filter(
+            pk=send.pk,
+            status__in=[Send.Status.SCHEDULED, Send.Status.SENDING, Send.Status.PAUSED],
+        ).update(status=Send.Status.CANCELLED, finished_at=timezone.now())
+        if not stopped:
+            return None
         queued = Message.objects.filter(send=send, status=MessageStatus.QUEUED)
         withdrawn, _ = queued.filter(handoff_started_at__isnull=True).delete()
         queued.update(

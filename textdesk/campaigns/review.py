@@ -5,9 +5,10 @@ import re
 import zoneinfo
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from django.db.models import Avg, Sum
+from django.db.models import Avg, Count, Sum
+from django.db.models.functions import TruncMinute
 from django.utils import timezone
 
 from textdesk.campaigns.actions import CONFIRM_AT
@@ -43,6 +44,16 @@ class Review:
     @property
     def excluded_total(self) -> int:
         return sum(self.excluded.values())
+
+    # Templates look up ``counter.items`` as the key "items" first, which a Counter answers
+    # with 0: give them plain lists.
+    @property
+    def excluded_items(self) -> list[tuple[str, int]]:
+        return sorted(self.excluded.items(), key=lambda item: -item[1])
+
+    @property
+    def encoding_items(self) -> list[tuple[str, int]]:
+        return sorted(self.encodings.items())
 
 
 def _competitors(phone_number: PhoneNumber, exclude_send: int | None = None) -> list[float]:
@@ -196,14 +207,23 @@ def eta(send: Send) -> datetime | None:
     inbox = send.inbox
     groups: dict[tuple, Group] = {}
     queued = Message.objects.filter(send=send, status=MessageStatus.QUEUED)
-    for ready_at, zone, cost in queued.values_list("next_attempt_at", "local_zone", "cost"):
-        ready = max(ready_at or now, now)
+    # Grouped in the database (by minute and zone): the report asks for this every second
+    # or so while 100,000 texts may still be queued.
+    rows = (
+        queued.order_by()
+        .annotate(minute=TruncMinute("next_attempt_at", tzinfo=UTC))
+        .values("minute", "local_zone")
+        .annotate(cost=Sum("cost"), recipients=Count("id"))
+        .values_list("minute", "local_zone", "cost", "recipients")
+    )
+    for minute, zone, cost, recipients in rows:
+        ready = max(minute or now, now)
         key = (ready.replace(second=0, microsecond=0), zone)
         if key not in groups:
             closing = closes_at(ready, zoneinfo.ZoneInfo(zone), inbox.window_end) if zone else None
             groups[key] = Group(ready_at=ready, closes_at=closing, cost=0.0)
         groups[key].cost += cost
-        groups[key].recipients += 1
+        groups[key].recipients += recipients
     if not send.expansion_done:
         left = max(send.planned_recipients - send.queued_count - sum(send.excluded.values()), 0)
         average = queued.aggregate(each=Avg("cost"))["each"] or 1.0

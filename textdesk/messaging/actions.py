@@ -46,7 +46,10 @@ def advance_status(
                 status=new_status,
             )
         if moved and new_status in (MessageStatus.FAILED, MessageStatus.UNDELIVERED):
-            reply_did_not_arrive(Message.objects.get(pk=message_id))
+            message = Message.objects.get(pk=message_id)
+            # A send's text is not an answer to anyone: its failure leaves the queue alone.
+            if message.send_id is None:
+                reply_did_not_arrive(message)
     return moved == 1
 
 
@@ -81,6 +84,17 @@ def apply_status_report(provider: str, report: StatusReport) -> Message | None:
             Message.objects.filter(pk=message.pk, provider_message_id__isnull=True).update(
                 provider_message_id=report.provider_message_id
             )
-        advance_status(message.pk, report.status, error_code=report.error_code)
+        # A send's receipts are counted on its report (one event a second at most), not
+        # announced one by one: 100,000 receipts must not mean 100,000 page refreshes.
+        moved = advance_status(
+            message.pk,
+            report.status,
+            error_code=report.error_code,
+            announce=message.send_id is None,
+        )
+    if moved and message.send_id is not None:
+        from textdesk.messaging.dispatch import note_send_progress
+
+        note_send_progress(message.send_id)
     message.refresh_from_db()
     return message

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -268,14 +268,18 @@ def _fail(message: Message, reason: str, *, code: str) -> None:
 # --- Sends: progress and completion --------------------------------------------------------
 
 _last_progress: dict[int, float] = {}
+# Sends whose latest change was not announced yet (it came within a second of the last one).
+_unannounced: set[int] = set()
 PROGRESS_EVERY_SECONDS = 1.0
 
 
 def note_send_progress(send_id: int, *, force: bool = False) -> None:
     """Finish a send whose messages are all out, and tell pages how far it is (at most once a
-    second per send: a 100,000-message send must not mean 100,000 page refreshes)."""
+    second per send: a 100,000-message send must not mean 100,000 page refreshes). A change
+    not announced at once is announced by ``announce_pending_progress`` a moment later."""
     send = Send.objects.filter(pk=send_id).first()
     if send is None:
+        _unannounced.discard(send_id)
         return
     finished = (
         send.status == Send.Status.SENDING
@@ -288,6 +292,36 @@ def note_send_progress(send_id: int, *, force: bool = False) -> None:
         )
     now = time.monotonic()
     if finished or force or now - _last_progress.get(send_id, 0) >= PROGRESS_EVERY_SECONDS:
+        if len(_last_progress) > 1000:  # forget sends not heard of for a while
+            for old in [k for k, t in _last_progress.items() if now - t > 3600]:
+                del _last_progress[old]
         _last_progress[send_id] = now
+        _unannounced.discard(send_id)
         with transaction.atomic():
             publish("send", inbox_id=send.inbox_id, topic=f"send-{send.pk}", send=send.pk)
+    else:
+        _unannounced.add(send_id)
+
+
+def announce_pending_progress() -> int:
+    """Announce the changes held back by the once-a-second limit, once their second is up,
+    so that a send's last receipts reach the page too."""
+    now = time.monotonic()
+    due = [s for s in _unannounced if now - _last_progress.get(s, 0) >= PROGRESS_EVERY_SECONDS]
+    for send_id in due:
+        note_send_progress(send_id, force=True)
+    return len(due)
+
+
+def finish_idle_sends() -> int:
+    """Finish sends with nothing left to hand over that no dispatch round will touch again:
+    everyone excluded, the last texts refused at claim time (an opt-out), and so on."""
+    queued = Message.objects.filter(send=OuterRef("pk"), status=MessageStatus.QUEUED)
+    idle = Send.objects.filter(status=Send.Status.SENDING, expansion_done=True).exclude(
+        Exists(queued)
+    )
+    finished = 0
+    for send_id in idle.values_list("pk", flat=True):
+        note_send_progress(send_id, force=True)
+        finished += 1
+    return finished

@@ -23,7 +23,11 @@ from textdesk.conversations.locks import release_lapsed_locks
 from textdesk.conversations.models import LockPresence, Message
 from textdesk.core import clock
 from textdesk.live.models import LiveEvent
-from textdesk.messaging.dispatch import dispatch_due_messages
+from textdesk.messaging.dispatch import (
+    announce_pending_progress,
+    dispatch_due_messages,
+    finish_idle_sends,
+)
 from textdesk.messaging.models import WorkerHeartbeat
 from textdesk.messaging.status import MessageStatus
 from textdesk.providers.registry import all_providers
@@ -42,6 +46,9 @@ def run_once(worker: str = "") -> int:
     done += release_lapsed_locks()
     done += import_next_batch()
     done += fetch_due_attachments()
+    # Bookkeeping, not work: it must not keep the worker from resting between rounds.
+    finish_idle_sends()
+    announce_pending_progress()
     return done
 
 

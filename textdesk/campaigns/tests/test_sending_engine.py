@@ -17,7 +17,7 @@ from textdesk.messaging.dispatch import dispatch_due_messages
 from textdesk.messaging.models import WorkerHeartbeat
 from textdesk.messaging.worker import release_claims_of_dead_workers, run_once
 from textdesk.providers.simulator.models import CarrierMessage
-from textdesk.testing import create_contact, receive_text
+from textdesk.testing import create_contact, drain, receive_text
 
 
 @pytest.fixture(autouse=True)
@@ -47,13 +47,6 @@ def start(world, segment, body="Hi {first_name}, open day is Saturday!", **kwarg
         confirmed=True,
         **kwargs,
     )
-
-
-def drain(rounds: int = 200) -> None:
-    for _ in range(rounds):
-        if not run_once():
-            return
-    raise AssertionError("the worker never ran out of work")
 
 
 def test_every_recipient_gets_their_text_exactly_once(world):
