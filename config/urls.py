@@ -9,6 +9,8 @@ urlpatterns = [
     path("", include("textdesk.inboxes.urls")),
     path("", include("textdesk.contacts.urls")),
     path("", include("textdesk.campaigns.urls")),
+    path("", include("textdesk.campaigns.compose_urls")),
+    path("", include("textdesk.campaigns.report_urls")),
     path("simulator/", include("textdesk.providers.simulator.urls")),
     path("m/", include("textdesk.media.urls")),
     path("webhooks/twilio/", include("textdesk.providers.twilio.urls")),

@@ -72,6 +72,20 @@
       });
   });
 
+  // Compose: start from a template's own text (merge fields and all).
+  document.addEventListener("change", function (event) {
+    var select = event.target;
+    if (!select.classList || !select.classList.contains("insert-raw-template") || !select.value) {
+      return;
+    }
+    var option = select.options[select.selectedIndex];
+    var box = document.querySelector(select.dataset.target);
+    if (box) {
+      setText(box, option.dataset.body);
+    }
+    select.value = "";
+  });
+
   // Ctrl/Cmd+Enter sends the reply.
   document.addEventListener("keydown", function (event) {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && event.target.form) {

@@ -18,6 +18,9 @@ SIGNED_IN = {
     "sms_meter",
     "simulator:phone",
     "simulator:send",
+    "compose",  # offers only the user's inboxes; create_send checks access again
+    "schedule",  # lists only sends of the user's inboxes
+    "airplane",  # likewise
 }
 # Webhooks authenticate the caller by signature, tested in providers/twilio/tests.
 WEBHOOKS = {"twilio:messages", "twilio:status"}
@@ -60,8 +63,55 @@ def test_every_url_is_classified_so_that_new_pages_are_walked_too(world):
     assert set(inbox_urls(world.shared, conversation)) == set(METHODS)
     team_pages = {name for name, route in named_patterns().items() if "<int:team_id>" in route}
     assert team_pages == set(TEAM_METHODS)
+    send_pages = {name for name, route in named_patterns().items() if "<int:send_id>" in route}
+    assert send_pages == set(SEND_METHODS)
     everything = set(named_patterns())
-    assert everything == PUBLIC | SIGNED_IN | WEBHOOKS | set(METHODS) | set(TEAM_METHODS)
+    known = PUBLIC | SIGNED_IN | WEBHOOKS | set(METHODS) | set(TEAM_METHODS) | set(SEND_METHODS)
+    assert everything == known
+
+
+# The pages of one send (in an inbox), and the methods each answers.
+SEND_METHODS = {
+    "send_report": {"get"},
+    "send_progress": {"get"},
+    "send_csv": {"get"},
+    "send_pause": {"post"},
+    "send_resume": {"post"},
+    "send_cancel": {"post"},
+    "edit_scheduled": {"get", "post"},
+}
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_outsiders_get_404_on_every_page_of_someone_else_s_send(world, client, method):
+    from textdesk.campaigns import actions
+    from textdesk.contacts.models import Segment
+    from textdesk.testing import create_contact
+
+    segment = Segment.objects.create(team=world.admissions, name="Admits", kind="static")
+    segment.members.add(create_contact(world.admissions))
+    send = actions.create_send(
+        world.alice,
+        inbox=world.shared,
+        phone_number=world.shared.phone_numbers.get(),
+        segments=[segment],
+        body="Open day!",
+        scheduled_at=None,
+    )
+    client.force_login(world.charlie)
+    for name, route in named_patterns().items():
+        if name not in SEND_METHODS:
+            continue
+        url = "/" + route.replace("<int:send_id>", str(send.pk))
+        response = getattr(client, method)(url, {"scheduled_at": "2030-01-01T10:00", "cancel": "1"})
+        expected = 404 if method in SEND_METHODS[name] else 405
+        assert response.status_code == expected, f"{method} {name}: {response.status_code}"
+    send.refresh_from_db()
+    assert send.status == "sending"
+    assert send.name not in client.get("/sends/airplane/").content.decode()
+    assert send.name not in client.get("/sends/scheduled/").content.decode()
+    client.force_login(world.bob)  # on the inbox: sees it in the header
+    assert send.name in client.get("/sends/airplane/").content.decode()
 
 
 # The methods each inbox page answers; any other method is 405 for everyone.
