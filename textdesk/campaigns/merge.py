@@ -6,7 +6,9 @@ either, the field is *missing* for that contact, which compose reports (and can 
 """
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from textdesk.contacts.models import BUILT_IN_FIELDS
 
@@ -68,10 +70,15 @@ def check_fields(body: str, known: set[str]) -> None:
         raise TemplateError(f"Unknown merge field{'s' if len(unknown) > 1 else ''}: {listed}.")
 
 
-def render(body: str, values: dict[str, str]) -> Rendered:
+@lru_cache(maxsize=256)
+def _parsed(body: str) -> tuple[str | MergeField, ...]:
+    return tuple(parse(body))
+
+
+def render(body: str, values: Mapping[str, str]) -> Rendered:
     out: list[str] = []
     missing: list[str] = []
-    for part in parse(body):
+    for part in _parsed(body):  # a send renders one body 100,000 times
         if isinstance(part, str):
             out.append(part)
             continue
