@@ -126,9 +126,15 @@ def _claim_for_number(number: str, now: datetime, worker: str, room: int) -> lis
         phone = PhoneNumber.objects.select_for_update().filter(number=number).first()
         if phone is None:
             return []
-        if phone.next_free_at is not None and phone.next_free_at > now:
+        # A generic cell rate algorithm: next_free_at is when the number's next slot is due.
+        # Each text moves it on by cost / rate; a round takes the texts due within the next
+        # ROUND_SECONDS. A slot missed by less than a round (the worker was asleep) is made up,
+        # so the rate holds exactly over time; an idle number earns no more than that.
+        horizon = now + timedelta(seconds=ROUND_SECONDS)
+        due = max(phone.next_free_at or now, now - timedelta(seconds=ROUND_SECONDS))
+        if due > horizon:
             return []  # the number has used its throughput for now
-        budget = phone.segments_per_second * ROUND_SECONDS
+        budget = phone.segments_per_second * (horizon - due).total_seconds()
         candidates = list(
             _due(now)
             .filter(our_number=number)
@@ -146,7 +152,7 @@ def _claim_for_number(number: str, now: datetime, worker: str, room: int) -> lis
             if opening is not None:
                 Message.objects.filter(pk=message.pk).update(next_attempt_at=opening)
                 continue
-            if chosen and total + message.cost > budget:
+            if chosen and total >= budget:  # the next slot starts past the horizon
                 break
             chosen.append(message)
             total += message.cost
@@ -159,8 +165,7 @@ def _claim_for_number(number: str, now: datetime, worker: str, room: int) -> lis
             handoff_started_at=Coalesce(F("handoff_started_at"), now),
         )
         assert claimed == len(chosen)  # every claim on this number passes this row lock
-        start = max(phone.next_free_at or now, now)
-        phone.next_free_at = start + timedelta(seconds=total / phone.segments_per_second)
+        phone.next_free_at = due + timedelta(seconds=total / phone.segments_per_second)
         phone.save(update_fields=["next_free_at"])
     return [
         Claim(
