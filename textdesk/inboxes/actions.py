@@ -22,6 +22,9 @@ class InboxSetup:
     changes: list[str] = field(default_factory=list)
 
 
+SIMULATOR_RATE = 10.0
+
+
 def default_team() -> Team:
     """The team setup commands use when none is named: the oldest one, created if need be."""
     team = Team.objects.order_by("created_at", "id").first()
@@ -44,11 +47,17 @@ def ensure_inbox(
     provider: str = ProviderName.SIMULATOR,
     personal_for: str | None = None,
     members: list[str] | tuple[str, ...] = (),
+    segments_per_second: float | None = None,
 ) -> InboxSetup:
     """Make sure an inbox with this name, number and access exists; safe to run again.
 
     Never takes anything away: running it twice, or with more members, only adds.
+    ``segments_per_second`` is the number's throughput (ask the carrier: a US long code
+    registered for A2P 10DLC may be allowed 1-75, a toll-free number 3 or more); a new
+    simulator number gets 10, so that a demo send moves visibly but not in a blink.
     """
+    if segments_per_second is not None and not 0 < segments_per_second <= 10_000:
+        raise SetupError("The rate must be between 0 and 10,000 segments per second.")
     name = name.strip()
     if not name:
         raise SetupError("The inbox needs a name.")
@@ -76,14 +85,22 @@ def ensure_inbox(
 
     existing = PhoneNumber.objects.select_related("inbox").filter(number=e164).first()
     if existing is None:
-        PhoneNumber.objects.create(number=e164, inbox=inbox, provider=provider)
-        setup.changes.append(f"number {e164} on {provider}")
+        rate = segments_per_second or (SIMULATOR_RATE if provider == ProviderName.SIMULATOR else 1)
+        PhoneNumber.objects.create(
+            number=e164, inbox=inbox, provider=provider, segments_per_second=rate
+        )
+        setup.changes.append(f"number {e164} on {provider} at {rate:g} segments/s")
     elif existing.inbox_id != inbox.pk:
         raise SetupError(f"{e164} already belongs to the inbox {existing.inbox.name!r}.")
     elif existing.provider != provider:
         existing.provider = provider
         existing.save(update_fields=["provider"])
         setup.changes.append(f"number {e164} moved to {provider}")
+    if existing is not None and existing.inbox_id == inbox.pk and segments_per_second:
+        if existing.segments_per_second != segments_per_second:
+            existing.segments_per_second = segments_per_second
+            existing.save(update_fields=["segments_per_second"])
+            setup.changes.append(f"number {e164} now sends {segments_per_second:g} segments/s")
 
     for user in [owner] if owner else member_users:
         if ensure_membership(team, user):

@@ -367,3 +367,27 @@ def test_an_unknown_provider_is_rejected(world):
 def test_the_number_is_required(world):
     with pytest.raises(CommandError, match="--number"):
         add_inbox("Alumni")
+
+
+def test_a_number_s_rate_is_set_on_creation_and_changed_on_request(world):
+    add_inbox("Alumni", "--number", NEW_NUMBER, "--team", "Admissions")
+    number = PhoneNumber.objects.get(number=NEW_NUMBER)
+    assert number.segments_per_second == 10  # a simulator number: visible, not instant
+    add_inbox("Alumni", "--number", NEW_NUMBER, "--team", "Admissions")
+    number.refresh_from_db()
+    assert number.segments_per_second == 10  # running it again changes nothing
+    out = add_inbox("Alumni", "--number", NEW_NUMBER, "--team", "Admissions", "--rate", "3")
+    number.refresh_from_db()
+    assert number.segments_per_second == 3
+    assert "now sends 3 segments/s" in out
+    add_inbox("Toll free", "--number", "+18005550123", "--provider", "twilio")
+    assert PhoneNumber.objects.get(number="+18005550123").segments_per_second == 1
+
+
+def test_a_rate_that_makes_no_sense_is_refused_and_changes_nothing(world):
+    before = row_counts()
+    with pytest.raises(CommandError, match="between 0 and 10,000"):
+        add_inbox("Alumni", "--number", NEW_NUMBER, "--rate", "0")
+    with pytest.raises(CommandError, match="between 0 and 10,000"):
+        add_inbox("Alumni", "--number", NEW_NUMBER, "--rate", "-4")
+    assert row_counts() == before

@@ -20,6 +20,12 @@ class Command(BaseCommand):
             "--provider", choices=ProviderName.values, default=ProviderName.SIMULATOR
         )
         parser.add_argument(
+            "--rate",
+            type=float,
+            metavar="SEGMENTS_PER_SECOND",
+            help="The number's throughput, as the carrier allows it (default: 1; simulator: 10).",
+        )
+        parser.add_argument(
             "--personal-for", metavar="USERNAME", help="Make it this user's personal inbox."
         )
         parser.add_argument(
@@ -58,6 +64,7 @@ class Command(BaseCommand):
                 provider=options["provider"],
                 personal_for=options["personal_for"],
                 members=options["member"],
+                segments_per_second=options["rate"],
             )
         except SetupError as e:
             raise CommandError(str(e)) from None
