@@ -96,11 +96,16 @@ def ensure_inbox(
         existing.provider = provider
         existing.save(update_fields=["provider"])
         setup.changes.append(f"number {e164} moved to {provider}")
-    if existing is not None and existing.inbox_id == inbox.pk and segments_per_second:
-        if existing.segments_per_second != segments_per_second:
-            existing.segments_per_second = segments_per_second
-            existing.save(update_fields=["segments_per_second"])
-            setup.changes.append(f"number {e164} now sends {segments_per_second:g} segments/s")
+    rate_changed = (
+        existing is not None
+        and existing.inbox_id == inbox.pk
+        and segments_per_second
+        and existing.segments_per_second != segments_per_second
+    )
+    if rate_changed:
+        existing.segments_per_second = segments_per_second
+        existing.save(update_fields=["segments_per_second"])
+        setup.changes.append(f"number {e164} now sends {segments_per_second:g} segments/s")
 
     for user in [owner] if owner else member_users:
         if ensure_membership(team, user):
