@@ -45,6 +45,8 @@ test-postgres:
 bench: $(VENV)/.dev-installed $(CHROMIUM)
 	$(PY) bench/contacts_scale.py --db sqlite
 	@if pg_isready -h 127.0.0.1 -q 2>/dev/null; then $(PY) bench/contacts_scale.py --db postgres; fi
+	$(PY) bench/sending.py --db sqlite
+	@if pg_isready -h 127.0.0.1 -q 2>/dev/null; then $(PY) bench/sending.py --db postgres; fi
 	TEXTDESK_CHROMIUM=$(CHROMIUM) $(PY) bench/live_latency.py
 	@if redis-cli ping >/dev/null 2>&1; then \
 		TEXTDESK_CHROMIUM=$(CHROMIUM) $(PY) bench/live_latency.py --redis redis://127.0.0.1:6379/0; fi

@@ -216,8 +216,11 @@ def start_fake_twilio(account_sid: str, auth_token: str) -> tuple[FakeTwilio, Th
         def log_message(self, format, *args) -> None:  # keep test output quiet
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+        request_queue_size = 256  # many concurrent senders (the default 5 resets connections)
+
+    server = Server(("127.0.0.1", 0), Handler)
     fake.base_url = f"http://127.0.0.1:{server.server_address[1]}"
     threading.Thread(target=server.serve_forever, name="fake-twilio", daemon=True).start()
     return fake, server
