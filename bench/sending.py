@@ -128,7 +128,7 @@ class Setup:
                 team=self.team,
                 # Exchanges from 200 up: numbers that can get texts (not +1617000...).
                 phone=f"+1{prefix}{200 + (first + n) // 10_000:03d}{(first + n) % 10_000:04d}",
-                first_name=("Maximiliana" * 10 if long_every and n % long_every == 0 else "Sam"),
+                first_name=("Maximiliana" * 9 if long_every and n % long_every == 0 else "Sam"),
                 time_zone="America/New_York",
             )
             for n in range(count)

@@ -13,9 +13,15 @@ from django.utils import timezone
 
 from textdesk.campaigns.actions import CONFIRM_AT
 from textdesk.campaigns.estimates import Estimate, Group, simulate
-from textdesk.campaigns.expansion import audience_of, message_cost, plan_recipient
+from textdesk.campaigns.expansion import (
+    Recipient,
+    audience_of,
+    iter_recipients,
+    message_cost,
+    plan_recipient,
+)
 from textdesk.campaigns.models import Send, SendExclusion
-from textdesk.contacts.models import Contact, Segment
+from textdesk.contacts.models import Segment
 from textdesk.conversations.models import Message
 from textdesk.inboxes.models import Inbox, PhoneNumber
 from textdesk.messaging.status import MessageStatus
@@ -31,7 +37,7 @@ OPT_OUT_FOOTER = "Reply STOP to opt out."
 class Review:
     recipients: int
     excluded: Counter
-    examples: dict[str, list[tuple[Contact, str]]]
+    examples: dict[str, list[tuple[Recipient, str]]]
     duplicates: int
     worst_segments: int
     total_segments: int
@@ -99,13 +105,13 @@ def review_send(
         media_urls=media_urls,
         outside_window=outside_window,
     )
-    contacts = audience_of(inbox.team, segments, excluded_segments).select_related("owner")
+    contacts = audience_of(inbox.team, segments, excluded_segments)
     excluded: Counter = Counter()
     examples: dict[str, list] = defaultdict(list)
     groups: dict[tuple[datetime, str], Group] = {}
     encodings: Counter = Counter()
     worst = total = recipients = 0
-    for contact in contacts.iterator(chunk_size=2000):
+    for contact in iter_recipients(contacts):
         plan = plan_recipient(draft, contact, start, inbox.team.time_zone)
         if plan.excluded:
             excluded[plan.excluded] += 1

@@ -12,14 +12,24 @@ from django.db import connection, models
 
 
 def _adapter(field: models.Field):
-    """How a varying column's Python values become database values. Plain values (text,
-    numbers, ids) go as they are; moments and JSON go through Django, as in any query."""
+    """How a varying column's Python values become database values, or None when they go as
+    they are (text, numbers, ids). Moments and JSON go through Django, as in any query."""
     if isinstance(field, models.DateTimeField):
         adapt = connection.ops.adapt_datetimefield_value
-        return lambda value: None if value is None else adapt(value)
+        # A batch's moments are mostly the same few (now, a window's opening): adapt each once.
+        cache: dict = {None: None}
+
+        def adapt_moment(value):
+            try:
+                return cache[value]
+            except KeyError:
+                cache[value] = adapted = adapt(value)
+                return adapted
+
+        return adapt_moment
     plain = (models.CharField, models.TextField, models.IntegerField, models.FloatField)
     if isinstance(field, (*plain, models.ForeignKey)):
-        return lambda value: value
+        return None
     return lambda value: field.get_db_prep_save(value, connection)
 
 
@@ -49,11 +59,15 @@ def insert_many(
     head = f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(columns)}) VALUES "
     tail = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
     one = f"({', '.join(['%s'] * len(columns))})"
-    adapters = [_adapter(f) for f in varying_fields]
-    params = [
-        [*(adapt(value) for adapt, value in zip(adapters, row, strict=True)), *fixed_values]
-        for row in rows
-    ]
+    adapted = [(i, adapt) for i, f in enumerate(varying_fields) if (adapt := _adapter(f))]
+    params = []
+    for row in rows:
+        if len(row) != len(varying_fields):
+            raise ValueError(f"Expected {len(varying_fields)} values, got {len(row)}: {row!r}")
+        values = [*row, *fixed_values]
+        for i, adapt in adapted:
+            values[i] = adapt(values[i])
+        params.append(values)
     if connection.vendor == "sqlite":
         # SQLite runs one prepared statement per row very fast.
         with connection.cursor() as cursor:
@@ -65,15 +79,17 @@ def insert_many(
     import psycopg
 
     connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
-        if ignore_conflicts and len(varying_fields) == 1:
-            # One statement for all the rows: the varying column from an array.
-            column_type = varying_fields[0].db_type(connection)
+    # Errors surface as Django's (IntegrityError...), as from any other query.
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        if ignore_conflicts and not any(isinstance(f, models.JSONField) for f in varying_fields):
+            # One statement for all the rows: each varying column from an array.
+            arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in varying_fields)
+            names = ", ".join(f"v{i}" for i in range(len(varying_fields)))
             constants = ", ".join(["%s"] * len(fixed_values))
             cursor.execute(
                 f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(columns)}) "
-                f"SELECT v, {constants} FROM unnest(%s::{column_type}[]) AS v{tail}",
-                [*fixed_values, [row[0] for row in rows]],
+                f"SELECT {names}, {constants} FROM unnest({arrays}) AS v({names}){tail}",
+                [*fixed_values, *([row[i] for row in params] for i in range(len(varying_fields)))],
             )
             return
         if ignore_conflicts:

@@ -101,10 +101,17 @@ def dispatch_due_messages(worker: str = "") -> int:
         return 0
     outcomes = _hand_over_all(claims)
     touched_sends = set()
+    texted = []
     for claim, outcome in zip(claims, outcomes, strict=True):
         _record(claim, outcome)
         if claim.message.send_id:
             touched_sends.add(claim.message.send_id)
+            if outcome.result is not None:
+                texted.append(claim.message.conversation.contact_id)
+    if texted:
+        # A send's recipients count as texted when their text goes out, not when it is queued
+        # (a cancelled send texted nobody); one UPDATE a round, not one per recipient.
+        Contact.objects.filter(pk__in=texted).update(last_texted_at=now)
     for send_id in touched_sends:
         note_send_progress(send_id)
     return len(claims)

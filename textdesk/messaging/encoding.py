@@ -162,6 +162,22 @@ def analyze_sms(body: str) -> SmsAnalysis:
     )
 
 
+def sms_size(body: str) -> tuple[SmsEncoding, int]:
+    """Encoding and segment count only, as analyze_sms gives them: a send works this out for
+    every recipient. Text of the basic GSM-7 table alone (most texts) costs a septet a
+    character, so its count is arithmetic; anything else is packed by analyze_sms."""
+    if _GSM7_BASIC_SET.issuperset(body):
+        length = len(body)
+        if length <= GSM7_SINGLE_SEGMENT_SEPTETS:
+            return SmsEncoding.GSM7, 1 if length else 0
+        return SmsEncoding.GSM7, -(-length // GSM7_MULTI_SEGMENT_SEPTETS)
+    analysis = analyze_sms(body)
+    return analysis.encoding, analysis.segments
+
+
+_GSM7_BASIC_SET = set(GSM7_BASIC_CHARACTERS)  # issuperset(str) is fastest on a set
+
+
 # Characters that sneak in from word processors, phones and web pages and force UCS-2 for no
 # visible benefit. Every replacement is GSM-7 (mostly the basic table, so it costs 1 septet).
 # Treat as read-only. Where Twilio's Smart Encoding maps the same character, we agree, except

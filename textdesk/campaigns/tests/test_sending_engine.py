@@ -73,6 +73,60 @@ def test_the_first_batch_is_small_so_the_first_text_goes_out_at_once(world):
     assert CarrierMessage.objects.exists()  # already handed over in the same round
 
 
+def test_a_sparse_audience_among_other_teams_contacts_is_walked_once_in_small_batches(world):
+    """Batches walk windows of contact ids: gaps (other teams' contacts, people not in the
+    segment) cost windows, never a recipient missed or texted twice."""
+    members = []
+    for n in range(40):
+        create_contact(world.financial_aid, f"+1617300{n:04d}")
+        contact = create_contact(world.admissions, f"+1617200{n:04d}", first_name=f"Stu{n}")
+        if n % 4 == 0:
+            members.append(contact)
+    segment = Segment.objects.create(team=world.admissions, name="Sparse", kind="static")
+    segment.members.add(*members)
+    earlier = receive_text(world.shared, "Is the deadline Friday?", sender=members[1].phone)
+    send = start(world, segment)
+    batches = 0
+    while not Send.objects.get(pk=send.pk).expansion_done:
+        expand_batch(Send.objects.get(pk=send.pk), 3, timezone.now())
+        batches += 1
+    assert batches >= 4
+    texted = list(Message.objects.filter(send=send).values_list("conversation__contact", flat=True))
+    assert sorted(texted) == [c.pk for c in members]
+    previews = dict(
+        Conversation.objects.filter(inbox=world.shared).values_list(
+            "contact__first_name", "preview"
+        )
+    )
+    assert previews == {c.first_name: f"Hi {c.first_name}, open day is Saturday!" for c in members}
+    earlier.conversation.refresh_from_db()
+    assert earlier.conversation.needs_reply  # a send is not an answer
+
+
+def test_every_merge_field_is_filled_in_each_recipients_text(world):
+    ContactField.objects.create(team=world.admissions, key="student_id", label="Student ID")
+    segment = audience(world, 2)
+    ada, nameless = segment.members.order_by("pk")
+    ada.first_name, ada.last_name, ada.owner = "Ada", "Lovelace", world.bob
+    ada.fields = {"student_id": "S-42"}
+    ada.save()
+    nameless.first_name, nameless.fields = "", {"student_id": 7}
+    nameless.save()
+    start(
+        world,
+        segment,
+        body="Hi {first_name|there} ({full_name}), {owner_name} here: {student_id}, {phone}.",
+    )
+    drain()
+    bodies = dict(CarrierMessage.objects.values_list("handset", "body"))
+    assert bodies == {ada.phone: "Hi Ada (Ada Lovelace), Bob Baker here: S-42, (617) 200-0000."}
+    left_out = SendExclusion.objects.get()
+    assert (left_out.contact, left_out.detail) == (
+        nameless,
+        "No value for {full_name}, {owner_name}",
+    )
+
+
 def test_people_who_cannot_get_the_text_are_excluded_with_reasons(world):
     ContactField.objects.create(team=world.admissions, key="program", label="Program")
     segment = audience(world, 3)

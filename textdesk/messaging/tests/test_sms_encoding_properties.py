@@ -21,6 +21,7 @@ from textdesk.messaging.encoding import (
     SmsEncoding,
     analyze_sms,
     is_gsm7,
+    sms_size,
     suggest_gsm_replacements,
 )
 
@@ -285,6 +286,18 @@ def test_one_segment_iff_the_body_fits_and_otherwise_segments_are_packed_greedil
 @example("a" * 66 + "\U0001f600" + "a" * 66)  # 134 units, but the pair can't straddle unit 67
 def test_segment_count_matches_a_reference_cut_of_the_encoded_units(body: str) -> None:
     assert analyze_sms(body).segments == reference_segment_count(body)
+
+
+@PROPERTY
+@given(bodies)
+@example("a" * 160)
+@example("a" * 161)
+@example("a" * 306)
+@example("a" * 307)
+@example("")
+def test_the_quick_size_agrees_with_the_full_analysis(body: str) -> None:
+    analysis = analyze_sms(body)
+    assert sms_size(body) == (analysis.encoding, reference_segment_count(body))
 
 
 @PROPERTY
