@@ -3,7 +3,7 @@
   "use strict";
   var form, list, ops, timer;
   var VALUE_BY_KIND = { text: ".text-value", tag: ".tag-value", owner: ".owner-value",
-    consent: ".consent-value", date: ".date-value", replied: ".text-value" };
+    consent: ".consent-value", date: ".date-value", replied: ".text-value", send: ".send-value" };
   var NO_VALUE = ["is_set", "is_not_set", "is_none", "never"];
 
   function kindOf(row) {

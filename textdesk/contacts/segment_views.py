@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from textdesk.campaigns.queries import sends_to_choose
 from textdesk.contacts import actions
 from textdesk.contacts.models import Contact, Segment
 from textdesk.contacts.queries import (
@@ -48,7 +49,7 @@ def segment_list(request: HttpRequest, team_id: int) -> HttpResponse:
     return render(request, "contacts/segments.html", {"team": team, "segments": segments})
 
 
-def _editor_context(team, segment, definition, name, error="") -> dict:
+def _editor_context(user, team, segment, definition, name, error="") -> dict:
     return {
         "team": team,
         "segment": segment,
@@ -59,6 +60,7 @@ def _editor_context(team, segment, definition, name, error="") -> dict:
         "tags": tags_of(team),
         "members": team_members(team),
         "consents": Contact.Consent.choices,
+        "sends": sends_to_choose(user, team),
         "error": error,
     }
 
@@ -82,12 +84,14 @@ def segment_edit(request: HttpRequest, team_id: int, segment_id: int | None = No
             )
         except actions.SegmentRefused as e:
             context = _editor_context(
-                team, segment, definition, request.POST.get("name", ""), str(e)
+                request.user, team, segment, definition, request.POST.get("name", ""), str(e)
             )
             return render(request, "contacts/segment_edit.html", context, status=422)
         return redirect("segments", team_id=team.pk)
     definition = segment.definition if segment else EMPTY
-    context = _editor_context(team, segment, definition, segment.name if segment else "")
+    context = _editor_context(
+        request.user, team, segment, definition, segment.name if segment else ""
+    )
     return render(request, "contacts/segment_edit.html", context)
 
 

@@ -6,7 +6,8 @@ The same definition always compiles to the same query, so a segment counts the s
 in the compose step and at send time (give or take contacts who changed in between).
 
 Fields: ``first_name``, ``last_name``, ``phone``, ``custom:<key>`` (text); ``tag``; ``owner``;
-``consent``; ``created_at`` and ``last_texted_at`` (dates); ``replied`` (texted us).
+``consent``; ``created_at`` and ``last_texted_at`` (dates); ``replied`` (texted us); ``send``
+(got, replied to, or got and did not reply to one of the team's sends: its id).
 """
 
 import zoneinfo
@@ -40,6 +41,7 @@ OPS = {
     "consent": {"is": "is"},
     "date": DATE_OPS,
     "replied": {"within_days": "in the last N days", "since": "since", "never": "never"},
+    "send": {"replied": "replied to", "not_replied": "got but did not reply to", "got": "got"},
 }
 BUILT_IN = {
     "first_name": ("First name", "text"),
@@ -51,6 +53,7 @@ BUILT_IN = {
     "created_at": ("Added", "date"),
     "last_texted_at": ("Last texted", "date"),
     "replied": ("Texted us", "replied"),
+    "send": ("A send", "send"),
 }
 MAX_CONDITIONS = 50
 MAX_DEPTH = 3
@@ -132,6 +135,8 @@ def _compile_condition(team: Team, condition: Any, fields: dict) -> Q:
         return Q(consent=value)
     if kind == "date":
         return _date(team, field, op, value, label)
+    if kind == "send":
+        return _send(team, op, value)
     return _replied(team, op, value)
 
 
@@ -211,6 +216,26 @@ def _replied(team: Team, op: str, value: Any) -> Q:
     return Q(Exists(texts.filter(created_at__gte=since)))
 
 
+def _send(team: Team, op: str, value: Any) -> Q:
+    """Who got one of the team's sends (it was handed over to the provider), and whether
+    they answered it: a text in within a week of it counts as a reply to it."""
+    from textdesk.campaigns.models import Send
+    from textdesk.conversations.models import Message
+
+    try:
+        send_id = int(value)
+    except (TypeError, ValueError):
+        raise SegmentError("Choose a send.") from None
+    if not Send.objects.filter(pk=send_id, team=team).exists():
+        raise SegmentError("Choose a send of this team.")
+    theirs = Message.objects.filter(conversation__contact_id=OuterRef("pk"), send_id=send_id)
+    got = Q(Exists(theirs.filter(direction=Message.Direction.OUTBOUND, sent_at__isnull=False)))
+    replied = Q(Exists(theirs.filter(direction=Message.Direction.INBOUND)))
+    if op == "got":
+        return got
+    return replied if op == "replied" else got & ~replied
+
+
 def contacts_in(segment: Segment) -> QuerySet[Contact]:
     """The segment's contacts now: the list of a static segment, or who matches a dynamic one."""
     contacts = Contact.objects.filter(team_id=segment.team_id)
@@ -234,7 +259,21 @@ def describe(team: Team, definition: dict) -> str:
             label, kind = fields.get(condition.get("field"), (condition.get("field"), "text"))
             op = OPS.get(kind, {}).get(condition.get("op"), condition.get("op"))
             value = condition.get("value")
+            if kind == "send":
+                parts.append(f"{op} the send {_send_name(team, value)}")
+                continue
             parts.append(f"{label} {op}" + (f" {value}" if value not in (None, "") else ""))
         return joiner.join(parts) or "everyone"
 
     return words(definition)
+
+
+def _send_name(team: Team, value: Any) -> str:
+    from textdesk.campaigns.models import Send
+
+    try:
+        send_id = int(value)
+    except (TypeError, ValueError):
+        return "(none chosen)"
+    name = Send.objects.filter(team=team, pk=send_id).values_list("name", flat=True).first()
+    return f"“{name}”" if name is not None else "(deleted)"

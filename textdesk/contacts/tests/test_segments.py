@@ -1,14 +1,15 @@
 """Segment conditions against the real database (SQLite and PostgreSQL)."""
 
 import json
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
+from django.utils import timezone
 
 from textdesk.contacts import actions
 from textdesk.contacts.models import Contact, ContactField, Segment, Tag
-from textdesk.contacts.segments import SegmentError, compile_definition, contacts_in
-from textdesk.testing import create_contact, receive_text
+from textdesk.contacts.segments import SegmentError, compile_definition, contacts_in, describe
+from textdesk.testing import create_contact, drain, receive_text
 
 
 @pytest.fixture
@@ -207,3 +208,66 @@ def test_recent_windows_follow_the_clock(world, people, clock):
     assert who(world, all_of(c("last_texted_at", "within_days", 1))) == names(people, "ed")
     clock.advance(2 * 86400)
     assert who(world, all_of(c("last_texted_at", "within_days", 1))) == set()
+
+
+# --- who got, or answered, a send --------------------------------------------------------------
+
+
+def send_to(user, inbox, contacts, name: str, **kwargs):
+    from textdesk.campaigns.actions import create_send
+
+    inbox.window_start, inbox.window_end = time(0, 0), time(23, 59, 59)
+    inbox.save()
+    segment = Segment.objects.create(team=inbox.team, name=f"For {name}", kind="static")
+    segment.members.add(*contacts)
+    return create_send(
+        user,
+        inbox=inbox,
+        phone_number=inbox.phone_numbers.get(),
+        segments=[segment],
+        body="Open day is Saturday!",
+        confirmed=True,
+        name=name,
+        **kwargs,
+    )
+
+
+def test_a_send_condition_tells_who_got_it_and_who_answered(world, people):
+    receive_text(world.shared, "Before anything was sent", sender=people["ed"].phone)
+    send = send_to(world.alice, world.shared, [people[k] for k in ("ana", "bo", "ed")], "Open day")
+    tomorrow = timezone.now() + timedelta(days=1)
+    scheduled = send_to(world.alice, world.shared, [people["ana"]], "Later", scheduled_at=tomorrow)
+    drain()
+    receive_text(world.shared, "Can I bring my mum?", sender=people["bo"].phone)
+
+    assert who(world, all_of(c("send", "got", send.pk))) == names(people, "ana", "bo", "ed")
+    assert who(world, all_of(c("send", "replied", send.pk))) == names(people, "bo")
+    assert who(world, all_of(c("send", "not_replied", send.pk))) == names(people, "ana", "ed")
+    assert who(world, all_of(c("send", "got", scheduled.pk))) == set()
+
+
+@pytest.mark.parametrize("value", [None, "x", "12abc"])
+def test_a_send_condition_without_a_send_is_refused(world, people, value):
+    with pytest.raises(SegmentError, match="Choose a send"):
+        compile_definition(world.admissions, all_of(c("send", "got", value)))
+
+
+def test_another_teams_send_cannot_be_used(world, people):
+    aid_contact = Contact.objects.get(team=world.financial_aid)
+    theirs = send_to(world.charlie, world.charlie_inbox, [aid_contact], "Aid night")
+    with pytest.raises(SegmentError, match="of this team"):
+        compile_definition(world.admissions, all_of(c("send", "got", theirs.pk)))
+
+
+def test_a_send_condition_reads_as_the_sends_name_and_lists_only_sends_you_may_open(
+    world, people, client
+):
+    shared = send_to(world.alice, world.shared, [people["ana"]], "Open day")
+    send_to(world.alice, world.alice_personal, [people["bo"]], "Alice's follow-up")
+    assert describe(world.admissions, all_of(c("send", "not_replied", shared.pk))) == (
+        "got but did not reply to the send “Open day”"
+    )
+    client.force_login(world.bob)
+    page = client.get(f"/teams/{world.admissions.pk}/segments/new/")
+    assert [s.pk for s in page.context["sends"]] == [shared.pk]
+    assert "follow-up" not in page.content.decode()
