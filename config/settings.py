@@ -233,3 +233,20 @@ if WORKER_CLAIM_SECONDS < 3 * TWILIO_TIMEOUT_SECONDS + 30:
         f"WORKER_CLAIM_SECONDS ({WORKER_CLAIM_SECONDS}) must be at least "
         f"3 x TWILIO_TIMEOUT_SECONDS + 30 ({3 * TWILIO_TIMEOUT_SECONDS + 30:.0f})"
     )
+
+# Email: notifications to the addresses a team chooses (opt-outs, texts from unknown numbers).
+# Without EMAIL_HOST they are written to the log instead.
+EMAIL_HOST = envstr("EMAIL_HOST")
+EMAIL_PORT = envint("EMAIL_PORT", 587)
+EMAIL_HOST_USER = envstr("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = envstr("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = 15
+DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "Textdesk <textdesk@localhost>")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+# How long message bodies are kept (days; 0 keeps them forever). The worker redacts older ones.
+MESSAGE_RETENTION_DAYS = envint("MESSAGE_RETENTION_DAYS", 0)

@@ -5,7 +5,11 @@
 - Charlie is in Financial Aid: he can see none of Admissions' inboxes, and they cannot see his.
 """
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from django.db import connection
 
 from textdesk.accounts.models import Membership, Team, User
 from textdesk.contacts.models import Contact
@@ -124,3 +128,29 @@ def create_world() -> World:
     return World(
         admissions, financial_aid, alice, bob, charlie, shared, alice_personal, charlie_inbox
     )
+
+
+def at_once(*calls: Callable[[], object]) -> list[object]:
+    """Run ``calls`` in threads released at the same moment (each with its own database
+    connection, closed after); returns their results in order, re-raising the first error."""
+    start = threading.Barrier(len(calls))
+    results: list[object] = [None] * len(calls)
+    errors: list[BaseException] = []
+
+    def run(index: int, call: Callable[[], object]) -> None:
+        try:
+            start.wait()
+            results[index] = call()
+        except BaseException as e:  # reported from the calling thread
+            errors.append(e)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=item) for item in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return results

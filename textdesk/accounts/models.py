@@ -23,6 +23,13 @@ class User(AbstractUser):
         return self.get_full_name() or self.username
 
 
+DEFAULT_OPT_OUT_REPLY = (
+    "You're unsubscribed and will get no more texts from us. Reply START to opt back in."
+)
+DEFAULT_OPT_IN_REPLY = "You're subscribed again. Reply STOP to opt out, HELP for help."
+DEFAULT_HELP_REPLY = "Reply STOP to opt out. To reach us, reply here and a person will answer."
+
+
 class Team(models.Model):
     """A department (admissions, financial aid, ...) that owns inboxes and contacts."""
 
@@ -34,6 +41,32 @@ class Team(models.Model):
         help_text="Pages show times in this zone.",
     )
     members = models.ManyToManyField(User, through="Membership", related_name="teams")
+    # What goes back to a keyword (no marketing: carriers require these to be plain).
+    opt_out_reply = models.CharField(
+        max_length=320,
+        default=DEFAULT_OPT_OUT_REPLY,
+        db_default=DEFAULT_OPT_OUT_REPLY,
+        help_text="Sent once when someone opts out (STOP). No marketing.",
+    )
+    opt_in_reply = models.CharField(
+        max_length=320,
+        default=DEFAULT_OPT_IN_REPLY,
+        db_default=DEFAULT_OPT_IN_REPLY,
+        help_text="Sent when someone who had opted out opts back in (START).",
+    )
+    help_reply = models.CharField(
+        max_length=320,
+        default=DEFAULT_HELP_REPLY,
+        db_default=DEFAULT_HELP_REPLY,
+        help_text="Sent to HELP or INFO: who you are and how to reach a person.",
+    )
+    notify_emails = models.CharField(
+        max_length=500,
+        blank=True,
+        db_default="",
+        help_text="Addresses (comma-separated) told of opt-outs, opt-ins and texts from unknown "
+        "numbers.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -41,6 +74,10 @@ class Team(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def notify_addresses(self) -> list[str]:
+        return [a.strip() for a in self.notify_emails.split(",") if a.strip()]
 
 
 class Membership(models.Model):

@@ -10,7 +10,7 @@ audience's size.
 import logging
 import zoneinfo
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -23,6 +23,7 @@ from django.utils import timezone
 from textdesk.accounts.models import User
 from textdesk.campaigns.merge import render
 from textdesk.campaigns.models import Send, SendExclusion
+from textdesk.compliance.consent import personal_opt_outs
 from textdesk.contacts.models import Contact, Segment, zone_of_number
 from textdesk.contacts.segments import compile_definition
 from textdesk.conversations.models import MAX_BODY_LENGTH, Conversation, Message
@@ -106,6 +107,13 @@ def as_recipients(rows: Iterable[tuple]) -> list[Recipient]:
     return recipients
 
 
+def _personal_opt_outs(send: Send, recipients: list[Recipient]) -> set[str]:
+    """For a send from a personal inbox: which recipients opted out of personal inboxes."""
+    if not send.inbox.is_personal:
+        return set()
+    return personal_opt_outs([r.phone for r in recipients])
+
+
 def iter_recipients(contacts: QuerySet[Contact], chunk: int = 2000) -> Iterator[Recipient]:
     """Every contact of ``contacts`` as a recipient, read ``chunk`` at a time."""
     rows = contacts.values_list(*RECIPIENT_COLUMNS).iterator(chunk_size=chunk)
@@ -125,10 +133,17 @@ class Planned:
     detail: str = ""
 
 
-def plan_recipient(send: Send, contact: Recipient, now: datetime, team_zone: str) -> Planned:
+def plan_recipient(
+    send: Send,
+    contact: Recipient,
+    now: datetime,
+    team_zone: str,
+    personal_out: Collection[str] = (),
+) -> Planned:
     """What one recipient gets: checked for consent, a textable number, every merge value,
-    and (when skipping is chosen) their sending window."""
-    if contact.consent == Contact.Consent.OPTED_OUT:
+    and (when skipping is chosen) their sending window. ``personal_out``: numbers no personal
+    inbox may text (for a send from one)."""
+    if contact.consent == Contact.Consent.OPTED_OUT or contact.phone in personal_out:
         return Planned(contact, excluded=SendExclusion.Reason.OPTED_OUT)
     problem = why_not_textable(contact.phone)
     if problem:
@@ -211,7 +226,10 @@ def expand_batch(send: Send, size: int, now: datetime) -> int:
         if locked.status != Send.Status.SENDING or locked.expansion_done:
             return 0
         contacts, walked_to, done = _next_recipients(locked, size)
-        plans = [plan_recipient(locked, c, now, send.team.time_zone) for c in contacts]
+        personal_out = _personal_opt_outs(send, contacts)
+        plans = [
+            plan_recipient(locked, c, now, send.team.time_zone, personal_out) for c in contacts
+        ]
         sendable = [p for p in plans if not p.excluded]
         conversations, created_all = _conversations_for(send, sendable, now)
         first_rank = rank = locked.fair_base + locked.queued_count

@@ -21,6 +21,7 @@ from textdesk.campaigns.expansion import (
     plan_recipient,
 )
 from textdesk.campaigns.models import Send, SendExclusion
+from textdesk.compliance.consent import personal_opt_outs
 from textdesk.contacts.models import Segment
 from textdesk.conversations.models import Message
 from textdesk.inboxes.models import Inbox, PhoneNumber
@@ -111,8 +112,13 @@ def review_send(
     groups: dict[tuple[datetime, str], Group] = {}
     encodings: Counter = Counter()
     worst = total = recipients = 0
+    personal_out = (
+        personal_opt_outs(list(contacts.values_list("phone", flat=True)))
+        if inbox.is_personal
+        else set()
+    )
     for contact in iter_recipients(contacts):
-        plan = plan_recipient(draft, contact, start, inbox.team.time_zone)
+        plan = plan_recipient(draft, contact, start, inbox.team.time_zone, personal_out)
         if plan.excluded:
             excluded[plan.excluded] += 1
             if len(examples[plan.excluded]) < EXAMPLES_PER_REASON:

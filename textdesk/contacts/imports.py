@@ -25,6 +25,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from textdesk.accounts.models import Team, User
+from textdesk.compliance.models import ConsentChange
 from textdesk.contacts.models import (
     BUILT_IN_FIELDS,
     FIELD_KEY,
@@ -456,7 +457,7 @@ def _upsert(contact_import: ContactImport, team: Team, rows: list[Row]) -> tuple
         contact.phone: contact
         for contact in Contact.objects.filter(team=team, phone__in=[row.phone for row in rows])
     }
-    new_contacts, changed = [], []
+    new_contacts, changed, opted_out = [], [], []
     for row in rows:
         contact = existing.get(row.phone)
         if contact is None:
@@ -477,6 +478,7 @@ def _upsert(contact_import: ContactImport, team: Team, rows: list[Row]) -> tuple
         if row.opted_out and contact.consent != Contact.Consent.OPTED_OUT:
             contact.consent = Contact.Consent.OPTED_OUT
             contact.consent_changed_at = now
+            opted_out.append(contact)
         # An import never opts anyone back in: consent someone withdrew is theirs to give back.
         contact.updated_at = now
     Contact.objects.bulk_create(new_contacts, batch_size=BATCH_SIZE)
@@ -500,6 +502,23 @@ def _upsert(contact_import: ContactImport, team: Team, rows: list[Row]) -> tuple
             "consent",
             "consent_changed_at",
             "updated_at",
+        ],
+        batch_size=BATCH_SIZE,
+    )
+    ConsentChange.objects.bulk_create(
+        [
+            ConsentChange(
+                team=team,
+                contact_id=contact.pk,
+                phone=contact.phone,
+                scope=ConsentChange.Scope.TEAM,
+                opted_out=True,
+                cause=ConsentChange.Cause.IMPORT,
+                detail=f"Import of {contact_import.filename}"[:255],
+                actor_id=contact_import.created_by_id,
+                created_at=now,
+            )
+            for contact in opted_out
         ],
         batch_size=BATCH_SIZE,
     )

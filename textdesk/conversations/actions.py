@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -17,6 +18,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from textdesk.accounts.models import User
+from textdesk.compliance.consent import handle_inbound, opt_out_reason
+from textdesk.compliance.notify import notify_team
 from textdesk.contacts.models import Contact
 from textdesk.conversations import locks
 from textdesk.conversations.attachments import queue_inbound_media
@@ -33,7 +36,7 @@ from textdesk.inboxes.queries import can_access_inbox, inbox_members
 from textdesk.live.events import publish
 from textdesk.messaging.encoding import analyze_sms
 from textdesk.messaging.status import MessageStatus
-from textdesk.phones import InvalidPhoneNumber, textable_e164, to_e164
+from textdesk.phones import InvalidPhoneNumber, pretty, textable_e164, to_e164
 from textdesk.providers.base import InboundSms
 
 logger = logging.getLogger(__name__)
@@ -149,7 +152,7 @@ def receive_inbound(provider: str, sms: InboundSms) -> Received:
         if existing is not None:
             return Received(existing, created=False)
         inbox = phone_number.inbox
-        contact = _get_or_create_contact(inbox, sender)
+        contact, new_contact = Contact.objects.get_or_create(team_id=inbox.team_id, phone=sender)
         conversation = _locked(_get_or_create_conversation(inbox, contact, phone_number))
         analysis = analyze_sms(sms.body)
         try:
@@ -173,10 +176,22 @@ def receive_inbound(provider: str, sms: InboundSms) -> Received:
                 provider=provider, provider_message_id=sms.provider_message_id
             )
             return Received(existing, created=False)
-        _record_activity(conversation, message, needs_reply=True, phone_number=phone_number)
+        handled = handle_inbound(inbox, contact, message)
+        _record_activity(
+            conversation, message, needs_reply=handled.needs_reply, phone_number=phone_number
+        )
         if message.media_urls:
             queue_inbound_media(message)
         announce_message(message, conversation)
+        if handled.answer:
+            queue_automatic_answer(conversation, handled.answer, handled.answer_kind)
+        if new_contact:
+            notify_team(
+                inbox.team,
+                f"A text from an unknown number in {inbox.name}",
+                f"{pretty(sender)} texted {inbox.name} ({our_number}) for the first time:\n\n"
+                f"{sms.body[:500]}\n\n{settings.TEXTDESK_PUBLIC_URL}{conversation_url(conversation)}",
+            )
     logger.info("Received message %s in inbox %s", message.pk, inbox.pk)
     return Received(message, created=True)
 
@@ -215,9 +230,26 @@ def _locked(conversation: Conversation) -> Conversation:
     )
 
 
-def _get_or_create_contact(inbox: Inbox, phone: str) -> Contact:
-    contact, _ = Contact.objects.get_or_create(team_id=inbox.team_id, phone=phone)
-    return contact
+def queue_automatic_answer(conversation: Conversation, body: str, kind: str) -> Message:
+    """The answer to a keyword (STOP, START, HELP): queued first in line like any reply, and
+    sent even to someone who just opted out (the one confirmation the rules require)."""
+    phone_number = conversation.phone_number
+    analysis = analyze_sms(body)
+    message = Message.objects.create(
+        conversation=conversation,
+        direction=Message.Direction.OUTBOUND,
+        body=body,
+        status=MessageStatus.QUEUED,
+        our_number=phone_number.number,
+        provider=phone_number.provider,
+        encoding=analysis.encoding.value,
+        segments=analysis.segments,
+        next_attempt_at=timezone.now(),
+        compliance=kind,
+    )
+    _record_activity(conversation, message, needs_reply=False)
+    announce_message(message, conversation)
+    return message
 
 
 def _get_or_create_conversation(
@@ -272,6 +304,11 @@ def send_reply(
             ) from None
         if seen_message_id is not None:
             _check_nothing_new(user, conversation, seen_message_id)
+        # Read now, under the conversation's lock: a STOP a moment ago counts.
+        contact = Contact.objects.select_related("team").get(pk=conversation.contact_id)
+        refusal = opt_out_reason(contact, conversation.inbox)
+        if refusal:
+            raise SendRefused(refusal, field=None)
         phone_number = conversation.phone_number
         message = Message.objects.create(
             conversation=conversation,
@@ -359,7 +396,7 @@ def start_conversation(user: User, inbox: Inbox, raw_number: str, body: str) -> 
     if PhoneNumber.objects.filter(number=number).exists():
         raise SendRefused("That is one of our own numbers.", field="number")
     with transaction.atomic():
-        contact = _get_or_create_contact(inbox, number)
+        contact, _ = Contact.objects.get_or_create(team_id=inbox.team_id, phone=number)
         conversation = _get_or_create_conversation(inbox, contact, phone_number)
         return send_reply(user, conversation, body)
 

@@ -95,6 +95,17 @@ class Message(models.Model):
         GSM7 = "GSM-7", "GSM-7"
         UCS2 = "UCS-2", "UCS-2"
 
+    class Compliance(models.TextChoices):
+        OPT_OUT = "opt_out", "Opted out"
+        OPT_IN = "opt_in", "Opted back in"
+        HELP = "help", "Asked for help"
+        POSSIBLE_OPT_OUT = "possible_opt_out", "May be asking to opt out"
+        CONFIRMED_OPT_OUT = "confirmed_opt_out", "Opt-out confirmed by staff"
+        NOT_OPT_OUT = "not_opt_out", "Not an opt-out"
+        OPT_OUT_REPLY = "opt_out_reply", "Opt-out confirmation"
+        OPT_IN_REPLY = "opt_in_reply", "Opt-in confirmation"
+        HELP_REPLY = "help_reply", "Help answer"
+
     conversation = models.ForeignKey(
         Conversation, on_delete=models.CASCADE, related_name="messages"
     )
@@ -143,6 +154,11 @@ class Message(models.Model):
     priority = models.PositiveSmallIntegerField(default=0)
     fair_rank = models.BigIntegerField(default=0)
     cost = models.FloatField(default=1.0)
+    # Consent: what an inbound text did (a keyword) or may mean (reads as a revocation), and
+    # which automatic answer an outbound one is.
+    compliance = models.CharField(
+        max_length=24, choices=Compliance.choices, blank=True, default="", db_default=""
+    )
 
     class Meta:
         constraints = [

@@ -21,4 +21,9 @@ urlpatterns = [
     path(CONVERSATION + "assign/", views.assign, name="assign"),
     path(CONVERSATION + "take-over/", views.take_over, name="take_over"),
     path(CONVERSATION + "leave/", views.leave, name="leave"),
+    path(
+        CONVERSATION + "messages/<int:message_id>/revocation/",
+        views.decide_revocation,
+        name="decide_revocation",
+    ),
 ]

@@ -7,12 +7,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
 
 from textdesk.campaigns.models import MessageTemplate
+from textdesk.compliance import consent
 from textdesk.conversations import actions, locks
 from textdesk.conversations.actions import SendConflict, SendRefused
 from textdesk.conversations.forms import NewConversationForm, NoteForm, ReplyForm
@@ -99,6 +100,7 @@ def _page_context(
         "tab": request.POST.get("tab") or request.GET.get("tab") or "",
         "seen": newest_message_id(conversation),
         "templates": MessageTemplate.objects.filter(team_id=conversation.inbox.team_id),
+        "opt_out_reason": consent.opt_out_reason(conversation.contact, conversation.inbox),
     }
     context.update(extra)
     context.setdefault("form", ReplyForm())
@@ -203,6 +205,20 @@ def _triage(action):
 close = _triage(actions.close)
 reopen = _triage(actions.reopen)
 no_reply_needed = _triage(actions.mark_no_reply_needed)
+
+
+@require_POST
+@login_required
+def decide_revocation(
+    request: HttpRequest, inbox_id: int, conversation_id: int, message_id: int
+) -> HttpResponse:
+    """One click on a text flagged as a possible opt-out: opt them out, or not an opt-out."""
+    conversation = _conversation(request, inbox_id, conversation_id)
+    message = get_object_or_404(conversation.messages, pk=message_id, direction="in")
+    consent.decide_revocation(
+        request.user, message, opt_out_now=request.POST.get("decision") == "opt_out"
+    )
+    return redirect("conversation", inbox_id=inbox_id, conversation_id=conversation_id)
 
 
 @require_POST

@@ -9,6 +9,7 @@ only the ones that vary are prepared per row.
 from collections.abc import Sequence
 
 from django.db import connection, models
+from django.db.models.expressions import DatabaseDefault
 
 
 def _adapter(field: models.Field):
@@ -51,7 +52,12 @@ def insert_many(
     unknown = set(varying) - set(by_name)
     if unknown:
         raise ValueError(f"{model.__name__} has no fields {sorted(unknown)}")
-    fixed = [f for f in fields if f.attname not in varying]
+    # Fields left to the database's own default are left out of the INSERT.
+    fixed = [
+        f
+        for f in fields
+        if f.attname not in varying and not isinstance(f.pre_save(template, True), DatabaseDefault)
+    ]
     fixed_values = [f.get_db_prep_save(f.pre_save(template, True), connection) for f in fixed]
     varying_fields = [by_name[name] for name in varying]
     quote = connection.ops.quote_name

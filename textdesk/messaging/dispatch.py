@@ -30,6 +30,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from textdesk.campaigns.models import Send
+from textdesk.compliance.consent import opt_out, personal_opt_outs
+from textdesk.compliance.models import ConsentChange
 from textdesk.contacts.models import Contact
 from textdesk.conversations.models import Message
 from textdesk.inboxes.models import PhoneNumber
@@ -117,6 +119,23 @@ def dispatch_due_messages(worker: str = "") -> int:
     return len(claims)
 
 
+# The answers a keyword gets go even to someone who has just opted out: the confirmation of a
+# STOP, and HELP (which carriers require answering whatever the consent).
+ALWAYS_ANSWERED = {Message.Compliance.OPT_OUT_REPLY, Message.Compliance.HELP_REPLY}
+
+
+def _opted_out(message: Message, personal_out: set[str]) -> str:
+    """Why ``message`` may not go out now (its recipient opted out), or ""."""
+    if message.compliance in ALWAYS_ANSWERED:
+        return ""
+    contact = message.conversation.contact
+    if contact.consent == Contact.Consent.OPTED_OUT:
+        return "The contact has opted out."
+    if message.conversation.inbox.is_personal and contact.phone in personal_out:
+        return "The contact has opted out of personal inboxes."
+    return ""
+
+
 def _window_closed(message: Message, now: datetime) -> datetime | None:
     """For a bulk message outside its recipient's sending window: when it next opens."""
     if message.priority == 0 or not message.local_zone or message.send is None:
@@ -145,15 +164,19 @@ def _claim_for_number(number: str, now: datetime, worker: str, room: int) -> lis
         candidates = list(
             _due(now)
             .filter(our_number=number)
-            .select_related("conversation__contact", "send__inbox")
+            .select_related("conversation__contact", "conversation__inbox", "send__inbox")
             .order_by("priority", "fair_rank", "id")[: min(room, math.ceil(budget) + 8)]
+        )
+        personal_out = personal_opt_outs(
+            [m.conversation.contact.phone for m in candidates if m.conversation.inbox.is_personal]
         )
         chosen: list[Message] = []
         total = 0.0
         for message in candidates:
-            if message.conversation.contact.consent == Contact.Consent.OPTED_OUT:
-                # Checked again right before handing over: a STOP during a send stops the rest.
-                _fail(message, "The contact has opted out.", code=OPTED_OUT_CODE)
+            # Checked again right before handing over: a STOP during a send stops the rest.
+            refusal = _opted_out(message, personal_out)
+            if refusal:
+                _fail(message, refusal, code=OPTED_OUT_CODE)
                 continue
             opening = _window_closed(message, now)
             if opening is not None:
@@ -261,9 +284,13 @@ def _record(claim: Claim, outcome: Outcome) -> None:
     _fail(message, error.message, code=error.code)
     if error.code == OPTED_OUT_CODE:
         # The carrier says they opted out (they texted STOP to Twilio directly, say).
-        Contact.objects.filter(pk=message.conversation.contact_id).exclude(
-            consent=Contact.Consent.OPTED_OUT
-        ).update(consent=Contact.Consent.OPTED_OUT, consent_changed_at=timezone.now())
+        opt_out(
+            message.conversation.contact,
+            cause=ConsentChange.Cause.PROVIDER,
+            inbox=message.conversation.inbox,
+            detail=f"Error {error.code}: {error.message}"[:255],
+            message=message,
+        )
     logger.warning("Message %s failed: %s", message.pk, error)
 
 

@@ -17,6 +17,7 @@ from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from textdesk.campaigns.expansion import expand_next_batch, start_due_sends
+from textdesk.compliance.notify import send_due_emails
 from textdesk.contacts.imports import import_next_batch
 from textdesk.conversations.attachments import fetch_due_attachments
 from textdesk.conversations.locks import release_lapsed_locks
@@ -46,6 +47,7 @@ def run_once(worker: str = "") -> int:
     done += release_lapsed_locks()
     done += import_next_batch()
     done += fetch_due_attachments()
+    done += send_due_emails()
     # Bookkeeping, not work: it must not keep the worker from resting between rounds.
     finish_idle_sends()
     announce_pending_progress()

@@ -6,6 +6,7 @@ import io
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from textdesk.compliance.models import ConsentChange
 from textdesk.contacts import imports
 from textdesk.contacts.models import Contact, ContactField, ContactImport, ImportRejection
 from textdesk.testing import create_contact
@@ -125,6 +126,15 @@ def test_the_opted_out_column_sets_consent_but_never_opts_anyone_back_in(world):
     assert Contact.objects.get(phone="+16175550185").is_opted_out
     assert not Contact.objects.get(phone="+16175550186").is_opted_out
     assert "opted out must be yes or no" in reasons(done)[5]
+    # Recorded in the opt-out history, once, with the import as its cause.
+    change = ConsentChange.objects.get()
+    assert (change.phone, change.cause, change.opted_out, change.team) == (
+        "+16175550185",
+        "import",
+        True,
+        world.admissions,
+    )
+    assert change.detail.startswith("Import of ")
 
 
 def test_very_long_fields_are_rejected_not_cut(world):

@@ -51,6 +51,8 @@ def inbox_urls(inbox, conversation) -> dict[str, str]:
         route = route.replace("<int:inbox_id>", str(inbox.pk))
         route = route.replace("<int:conversation_id>", str(conversation.pk))
         route = route.replace("<int:template_id>", str(template.pk))
+        newest = conversation.messages.order_by("-pk").values_list("pk", flat=True).first()
+        route = route.replace("<int:message_id>", str(newest or 0))
         assert "<" not in route, f"{name}: teach this test about {route}"
         urls[name] = "/" + route
     return urls
@@ -131,6 +133,7 @@ METHODS = {
     "take_over": {"post"},
     "leave": {"post"},
     "template_for_conversation": {"get"},
+    "decide_revocation": {"post"},
 }
 # What Bob (on the inbox, not an admin) gets for a plain form POST to each page.
 INSIDER_POST = {"take_over": 403, "leave": 204}

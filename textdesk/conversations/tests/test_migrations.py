@@ -11,13 +11,31 @@ AFTER = [("conversations", "0003_backfill_last_inbound_at")]
 
 
 def migrate(targets):
-    """Migrate the named apps to the named migrations and every other app to its newest."""
+    """Migrate the named apps to the named migrations, and every other app to its newest
+    migration that does not need a later one of theirs; returns the models as of then."""
     executor = MigrationExecutor(connection)
-    named = {app for app, _ in targets}
-    others = [leaf for leaf in executor.loader.graph.leaf_nodes() if leaf[0] not in named]
+    graph = executor.loader.graph
+    named = dict(targets)
+    too_new = {
+        node
+        for node in graph.nodes
+        if node[0] in named and node not in graph.forwards_plan((node[0], named[node[0]]))
+    }
+    others = []
+    for app in {node[0] for node in graph.nodes} - set(named):
+        fitting = [
+            node
+            for node in graph.nodes
+            if node[0] == app and not too_new.intersection(graph.forwards_plan(node))
+        ]
+        others.append(
+            max(fitting, key=lambda node: len(graph.forwards_plan(node)))
+            if fitting
+            else (app, None)
+        )
     executor.migrate(targets + others)
     executor.loader.build_graph()
-    return executor.loader.project_state(targets + others).apps
+    return executor.loader.project_state([*targets, *(o for o in others if o[1])]).apps
 
 
 @pytest.fixture(autouse=True)

@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl
 
 INVALID_NUMBER = "+15005550001"
 NOT_MOBILE_NUMBER = "+15005550009"
+UNSUBSCRIBED_NUMBER = "+15005550004"  # as Twilio's test numbers: texted STOP to the carrier
 
 
 @dataclass
@@ -152,6 +153,8 @@ class FakeTwilio:
             return 400, _error(21211, f"The 'To' number {to} is not a valid phone number.", 400), 0
         if to == NOT_MOBILE_NUMBER:
             return 400, _error(21614, f"'To' number {to} is not a valid mobile number", 400), 0
+        if to == UNSUBSCRIBED_NUMBER:
+            return 400, _error(21610, "Attempt to send to unsubscribed recipient", 400), 0
         sid = ("MM" if media else "SM") + uuid.uuid4().hex
         message = {
             "sid": sid,

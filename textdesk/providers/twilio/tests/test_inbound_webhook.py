@@ -1,13 +1,10 @@
-import threading
-
 import pytest
-from django.db import connection
 
 from conftest import PUBLIC_URL, TWILIO_ACCOUNT_SID, twilio_signature
 from textdesk.contacts.models import Contact
 from textdesk.conversations.models import Conversation, Message
 from textdesk.inboxes.models import PhoneNumber
-from textdesk.testing import STUDENT_NUMBER, create_world, unique_sid
+from textdesk.testing import STUDENT_NUMBER, at_once, create_world, unique_sid
 
 TWILIO_NUMBER = "+16175550111"
 PATH = "/webhooks/twilio/messages"
@@ -145,24 +142,14 @@ def test_concurrent_duplicate_deliveries_are_stored_once(settings):
     params = inbound()
     url = PUBLIC_URL + PATH
     signature = twilio_signature(url, params)
-    start = threading.Barrier(4)
-    statuses: list[int] = []
 
-    def deliver() -> None:
+    def deliver() -> int:
         from django.test import Client
 
-        try:
-            start.wait()
-            response = Client().post(PATH, params, headers={"X-Twilio-Signature": signature})
-            statuses.append(response.status_code)
-        finally:
-            connection.close()
+        response = Client().post(PATH, params, headers={"X-Twilio-Signature": signature})
+        return response.status_code
 
-    threads = [threading.Thread(target=deliver) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = at_once(deliver, deliver, deliver, deliver)
 
     assert statuses == [200, 200, 200, 200]
     assert Message.objects.count() == 1

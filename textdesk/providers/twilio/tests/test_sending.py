@@ -6,12 +6,17 @@ import pytest
 from django.utils import timezone
 
 from conftest import PUBLIC_URL, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN
-from textdesk.conversations.actions import send_reply
+from textdesk.compliance.models import ConsentChange
+from textdesk.conversations.actions import SendRefused, send_reply
 from textdesk.conversations.models import Message
 from textdesk.inboxes.models import PhoneNumber
 from textdesk.messaging.dispatch import MAX_ATTEMPTS
 from textdesk.messaging.worker import run_once
-from textdesk.providers.twilio.fake_server import INVALID_NUMBER, NOT_MOBILE_NUMBER
+from textdesk.providers.twilio.fake_server import (
+    INVALID_NUMBER,
+    NOT_MOBILE_NUMBER,
+    UNSUBSCRIBED_NUMBER,
+)
 from textdesk.testing import STUDENT_NUMBER, create_conversation
 
 TWILIO_NUMBER = "+16175550111"
@@ -79,6 +84,24 @@ def test_a_permanent_error_fails_the_message_without_retrying(world, fake_twilio
     assert message.error_code == code
     assert "not a valid" in message.error_message
     run_once()
+    assert len(fake_twilio.sent()) == 1
+
+
+def test_twilio_saying_they_unsubscribed_records_the_opt_out_with_its_cause(world, fake_twilio):
+    PhoneNumber.objects.filter(inbox=world.shared).update(number=TWILIO_NUMBER, provider="twilio")
+    conversation = create_conversation(world.shared, sender=UNSUBSCRIBED_NUMBER)
+    message = send_reply(world.bob, conversation, "Hello")
+    run_once()
+    message.refresh_from_db()
+    assert (message.status, message.error_code) == ("failed", "21610")
+    contact = conversation.contact
+    contact.refresh_from_db()
+    assert contact.consent == "opted_out"
+    change = ConsentChange.objects.get()
+    assert (change.cause, change.message, change.inbox) == ("provider", message, world.shared)
+    assert "21610" in change.detail
+    with pytest.raises(SendRefused, match="opted out"):
+        send_reply(world.bob, conversation, "Hello again?")
     assert len(fake_twilio.sent()) == 1
 
 
