@@ -153,6 +153,7 @@ def _set(contact, opted_out: bool, *, cause, inbox, actor, detail, message) -> C
             audit.record(
                 "consent.opted_out" if opted_out else "consent.opted_in",
                 actor=actor,
+                team_id=contact.team_id,
                 inbox_id=inbox.pk if inbox else None,
                 contact_id=contact.pk,
                 cause=cause,

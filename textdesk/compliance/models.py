@@ -9,6 +9,8 @@ class AuditEvent(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     action = models.CharField(max_length=64, db_index=True)
+    # The team it concerns (its admins see it), the inbox's team when there is an inbox.
+    team_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     inbox_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     conversation_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     data = models.JSONField(default=dict, blank=True)

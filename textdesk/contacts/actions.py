@@ -27,7 +27,7 @@ def update_contact(user: User, contact: Contact, data: dict) -> None:
     contact.save()
     tags = [Tag.objects.get_or_create(team=contact.team, name=name)[0] for name in data["tags"]]
     contact.tags.set(tags)
-    audit.record("contact.updated", actor=user, contact_id=contact.pk)
+    audit.record("contact.updated", actor=user, team_id=contact.team_id, contact_id=contact.pk)
 
 
 def record_export(user: User, team: Team, *, what: str, **details) -> None:

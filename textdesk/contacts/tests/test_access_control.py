@@ -4,6 +4,7 @@ import pytest
 
 from textdesk.campaigns.models import MessageTemplate
 from textdesk.compliance.models import AuditEvent
+from textdesk.compliance.tests.pages import ADMIN_ONLY, COMPLIANCE_TEAM_PAGES
 from textdesk.contacts.models import Contact, ContactImport, Segment
 from textdesk.conversations.tests.test_access_control import named_patterns
 from textdesk.testing import create_contact
@@ -31,6 +32,7 @@ TEAM_METHODS = {
     "template_new": {"get", "post"},
     "template_preview": {"post"},
     "template_edit": {"get", "post"},
+    **COMPLIANCE_TEAM_PAGES,
 }
 
 
@@ -74,13 +76,15 @@ def test_someone_from_another_team_gets_404_on_every_team_page(world, client, me
     assert not AuditEvent.objects.filter(actor=world.charlie).exists()
 
 
-def test_members_of_the_team_get_its_pages(world, client):
+def test_members_of_the_team_get_its_pages_and_admins_get_the_admin_pages(world, client):
     urls = team_urls(world.admissions)
-    client.force_login(world.bob)
     for name, url in urls.items():
         if "get" in TEAM_METHODS[name] and name not in {"import", "import_report"}:
             # A static list's "edit" page is its member list.
             expected = 302 if name == "segment_edit" else 200
+            client.force_login(world.bob)  # a member
+            assert client.get(url).status_code == (403 if name in ADMIN_ONLY else expected), name
+            client.force_login(world.alice)  # an admin
             assert client.get(url).status_code == expected, name
 
 

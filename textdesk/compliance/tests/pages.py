@@ -1,0 +1,13 @@
+"""The compliance pages of a team, and the methods each answers, for the access-control walk
+in contacts/tests/test_access_control.py (one dict per area, so that each grows on its own)."""
+
+# Team settings: keyword answers, notification addresses (team admins).
+SETTINGS_PAGES: dict[str, set[str]] = {}
+# The audit trail and the opt-out history, with their CSV exports (team admins).
+AUDIT_PAGES: dict[str, set[str]] = {}
+# One contact's data: export and erase.
+STEWARDSHIP_PAGES: dict[str, set[str]] = {}
+
+COMPLIANCE_TEAM_PAGES = {**SETTINGS_PAGES, **AUDIT_PAGES, **STEWARDSHIP_PAGES}
+# Pages only a team admin may open: a member of the team gets 403.
+ADMIN_ONLY: set[str] = set()
