@@ -250,3 +250,7 @@ EMAIL_BACKEND = (
 )
 # How long message bodies are kept (days; 0 keeps them forever). The worker redacts older ones.
 MESSAGE_RETENTION_DAYS = envint("MESSAGE_RETENTION_DAYS", 0)
+# The widest sending window an inbox may have (recipient's local time); inbox admins may only
+# narrow it. Bulk texts wait for it; one-to-one replies to someone who just texted do not.
+SENDING_WINDOW_EARLIEST = envstr("SENDING_WINDOW_EARLIEST", "08:00")
+SENDING_WINDOW_LATEST = envstr("SENDING_WINDOW_LATEST", "21:00")

@@ -114,6 +114,7 @@ def create_send(
         raise SendRefused("Choose who gets it: at least one segment.")
     if any(s.team_id != team.pk for s in [*segments, *excluded_segments]):
         raise SendRefused("Segments must belong to the inbox's team.")
+    body = inbox.with_footer(body)
     check_send_body(team, body, list(media_urls))
     if outside_window not in Send.OutsideWindow.values:
         raise SendRefused("Choose what happens to people outside their sending window.")

@@ -78,6 +78,8 @@ def _context(draft: Draft, step: str, **extra) -> dict:
         "templates": MessageTemplate.objects.filter(team=team) if team else [],
         "fields": ContactField.objects.filter(team=team) if team else [],
         "opt_out_footer": OPT_OUT_FOOTER,
+        # As it will go out: with the inbox's footer.
+        "outgoing_body": draft.inbox.with_footer(draft.body) if draft.inbox else draft.body,
         "outside_choices": Send.OutsideWindow.choices,
     }
     if draft.body or draft.media_urls:

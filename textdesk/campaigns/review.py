@@ -96,6 +96,7 @@ def review_send(
     start_at: datetime | None,
 ) -> Review:
     """Go through the whole audience as the send would, without writing anything."""
+    body = inbox.with_footer(body)  # counted as it will go out
     now = timezone.now()
     start = start_at or now
     draft = Send(

@@ -6,6 +6,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from textdesk.compliance.models import PersonalOptOut
+from textdesk.compliance.queries import is_team_admin
 from textdesk.contacts import actions
 from textdesk.contacts.export import csv_download
 from textdesk.contacts.forms import ContactForm
@@ -97,5 +99,8 @@ def contact_detail(request: HttpRequest, team_id: int, contact_id: int) -> HttpR
         "form": form,
         "custom_fields": ContactField.objects.filter(team=team),
         "conversations": conversations_of(contact, request.user),
+        "team_admin": is_team_admin(request.user, team),
+        "consent_history": contact.consent_changes.select_related("actor")[:50],
+        "personal_opt_out": PersonalOptOut.objects.filter(phone=contact.phone).exists(),
     }
     return render(request, "contacts/detail.html", context, status=422 if form.errors else 200)

@@ -74,6 +74,7 @@ def inbox(request: HttpRequest, inbox_id: int) -> HttpResponse:
         "filters": ListFilter.CHOICES,
         "page": page,
         "following": inbox.subscriptions.filter(user=request.user).exists(),
+        "may_administer": can_administer_inbox(request.user, inbox),
     }
     if request.htmx and request.htmx.target == "conversation-list":
         return render(request, "conversations/_conversation_list.html", context)

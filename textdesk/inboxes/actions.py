@@ -6,6 +6,7 @@ from django.db import transaction
 
 from textdesk.accounts.actions import ensure_membership
 from textdesk.accounts.models import Team, User
+from textdesk.compliance import audit
 from textdesk.inboxes.models import Inbox, InboxAccess, InboxSubscription, PhoneNumber
 from textdesk.phones import InvalidPhoneNumber, sender_e164
 from textdesk.providers.names import ProviderName
@@ -124,3 +125,27 @@ def toggle_following(user: User, inbox: Inbox) -> bool:
         return False
     InboxSubscription.objects.get_or_create(inbox=inbox, user=user)
     return True
+
+
+SETTING_FIELDS = ("window_start", "window_end", "evening_warning", "footer")
+
+
+def save_inbox_settings(user: User, inbox: Inbox, values: dict) -> list[str]:
+    """Save an inbox's sending window, evening warning and footer (audited); returns what
+    changed. The form has checked the values; the caller has checked the user may."""
+    with transaction.atomic():
+        inbox = Inbox.objects.select_for_update().get(pk=inbox.pk)
+        changed = [name for name in SETTING_FIELDS if getattr(inbox, name) != values[name]]
+        if not changed:
+            return []
+        before = {name: str(getattr(inbox, name)) for name in changed}
+        for name in changed:
+            setattr(inbox, name, values[name])
+        inbox.save(update_fields=changed)
+        audit.record(
+            "settings.inbox",
+            actor=user,
+            inbox_id=inbox.pk,
+            changed={name: {"from": before[name], "to": str(values[name])} for name in changed},
+        )
+    return changed

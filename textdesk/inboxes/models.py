@@ -57,6 +57,14 @@ class Inbox(models.Model):
         default=time(20, 0),
         help_text="Compose warns when a send would still be running after this (team time).",
     )
+    footer = models.CharField(
+        max_length=160,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="Added at the end of every send from this inbox (opt-out wording, say), "
+        "unless the text already ends with it.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -78,6 +86,13 @@ class Inbox(models.Model):
     @property
     def is_personal(self) -> bool:
         return self.kind == self.Kind.PERSONAL
+
+    def with_footer(self, body: str) -> str:
+        """A send's text as it goes out from this inbox: with the footer, once."""
+        footer = self.footer.strip()
+        if not footer or body.rstrip().endswith(footer):
+            return body
+        return f"{body.rstrip()}\n{footer}" if body.strip() else footer
 
 
 class InboxAccess(models.Model):

@@ -2,7 +2,10 @@
 in contacts/tests/test_access_control.py (one dict per area, so that each grows on its own)."""
 
 # Team settings: keyword answers, notification addresses (team admins).
-SETTINGS_PAGES: dict[str, set[str]] = {}
+SETTINGS_PAGES: dict[str, set[str]] = {
+    "team_compliance": {"get", "post"},
+    "contact_consent": {"post"},
+}
 # The audit trail and the opt-out history, with their CSV exports (team admins).
 AUDIT_PAGES: dict[str, set[str]] = {}
 # One contact's data: export and erase.
@@ -10,4 +13,4 @@ STEWARDSHIP_PAGES: dict[str, set[str]] = {}
 
 COMPLIANCE_TEAM_PAGES = {**SETTINGS_PAGES, **AUDIT_PAGES, **STEWARDSHIP_PAGES}
 # Pages only a team admin may open: a member of the team gets 403.
-ADMIN_ONLY: set[str] = set()
+ADMIN_ONLY: set[str] = {"team_compliance"}
