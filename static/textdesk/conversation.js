@@ -45,7 +45,8 @@
     }
     var other = lockState() === "other";
     box.readOnly = other;
-    form.querySelector("button[type=submit]").disabled = other;
+    // Someone who opted out cannot be answered, whoever holds the lock (the server says so).
+    form.querySelector("button[type=submit]").disabled = other || form.dataset.optedOut === "true";
     var note = form.querySelector(".lock-note");
     if (note) {
       note.hidden = !other;
