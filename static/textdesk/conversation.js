@@ -36,6 +36,31 @@
     return h ? h.dataset.lock : "free";
   }
 
+  // A STOP that arrives while the conversation is open: the re-fetched thread says so, and
+  // the reply box turns off with the reason (the draft stays, the server refuses anyway).
+  function applyConsent() {
+    var form = document.getElementById("reply-form");
+    var thread = document.getElementById("thread");
+    if (!form || !thread || thread.dataset.optedOut === undefined) {
+      return;
+    }
+    var out = thread.dataset.optedOut === "true";
+    form.dataset.optedOut = out ? "true" : "false";
+    var box = replyBox();
+    if (box) { box.disabled = out; }
+    var note = form.querySelector(".opted-out-note");
+    if (out && !note) {
+      note = document.createElement("p");
+      note.className = "opted-out-note";
+      note.setAttribute("role", "status");
+      form.insertBefore(note, form.querySelector("label[for=id_body]"));
+    }
+    if (note) {
+      note.hidden = !out;
+      if (out) { note.textContent = thread.dataset.optedOutReason; }
+    }
+  }
+
   // The reply box follows the lock: read-only while someone else holds it, the text kept.
   function applyLockState() {
     var form = document.getElementById("reply-form");
@@ -178,6 +203,7 @@
       if (event.target.id === "conversation-header" || event.target.id === "reply-form" ||
           event.target.id === "thread") {
         restoreDraft();
+        applyConsent();
         applyLockState();
         var box = replyBox();
         if (box && !box.value) {

@@ -48,3 +48,25 @@ def test_a_flagged_revocation_is_confirmed_with_one_click(
     expect(page.locator("#phone-thread")).to_contain_text(
         world.admissions.opt_out_reply, timeout=15_000
     )
+
+
+def test_a_stop_arriving_while_the_conversation_is_open_turns_the_reply_box_off(
+    page, asgi_live_server
+):
+    from textdesk.testing import receive_text
+
+    world = create_world()
+    conversation = receive_text(world.shared, "Hi, when is orientation?").conversation
+    page.goto(asgi_live_server + "/login/")
+    sign_in(page, asgi_live_server, "bob")
+    page.goto(f"{asgi_live_server}/inboxes/{world.shared.pk}/conversations/{conversation.pk}/")
+    page.get_by_label("Reply").fill("It's on")
+    expect(page.get_by_role("button", name="Send")).to_be_enabled()
+
+    receive_text(world.shared, "STOP")
+
+    expect(page.locator("#thread")).to_contain_text("STOP", timeout=15_000)
+    expect(page.locator(".opted-out-note")).to_contain_text("has opted out")
+    expect(page.get_by_label("Reply")).to_be_disabled()
+    expect(page.get_by_label("Reply")).to_have_value("It's on")  # the draft is kept
+    expect(page.get_by_role("button", name="Send")).to_be_disabled()
