@@ -73,7 +73,7 @@ def test_a_template_is_saved_for_its_team_with_its_name_and_text_and_audited(wor
     )
     event = AuditEvent.objects.get(action="template.saved")
     assert event.actor == world.alice
-    assert event.data == {"team_id": world.admissions.pk, "template_id": template.pk}
+    assert (event.team_id, event.data) == (world.admissions.pk, {"template_id": template.pk})
 
 
 def test_an_unknown_merge_field_is_refused_naming_it_and_nothing_is_saved(world):
