@@ -290,3 +290,36 @@ def decide_revocation(user: User, message, *, opt_out_now: bool) -> bool:
             )
         publish("conversation", inbox_id=conversation.inbox_id, conversation_id=conversation.pk)
     return True
+
+
+def keep_earlier_opt_outs(contacts: list[Contact]) -> None:
+    """Contacts just created (in the caller's transaction) whose number opted out and was then
+    erased start opted out again: erasing someone never undoes their STOP."""
+    from textdesk.compliance.stewardship import consents_for_new_contacts
+
+    by_team: dict[int, list[Contact]] = {}
+    for contact in contacts:
+        by_team.setdefault(contact.team_id, []).append(contact)
+    now = clock.now()
+    for team_id, team_contacts in by_team.items():
+        out = consents_for_new_contacts(team_id, [c.phone for c in team_contacts])
+        returning = [c for c in team_contacts if c.phone in out]
+        if not returning:
+            continue
+        Contact.objects.filter(pk__in=[c.pk for c in returning]).update(
+            consent=Contact.Consent.OPTED_OUT, consent_changed_at=now
+        )
+        ConsentChange.objects.bulk_create(
+            ConsentChange(
+                team_id=team_id,
+                contact=contact,
+                phone=contact.phone,
+                scope=ConsentChange.Scope.TEAM,
+                opted_out=True,
+                cause=Cause.ERASED,
+                created_at=now,
+            )
+            for contact in returning
+        )
+        for contact in returning:
+            contact.consent, contact.consent_changed_at = Contact.Consent.OPTED_OUT, now

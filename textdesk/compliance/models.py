@@ -40,6 +40,7 @@ class ConsentChange(models.Model):
         IMPORT = "import", "Import"
         PROVIDER = "provider", "Carrier (error 21610)"
         CONFIRMED = "confirmed", "Revocation confirmed by staff"
+        ERASED = "erased", "Opted out before being erased"
 
     team = models.ForeignKey(
         "accounts.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
@@ -102,3 +103,39 @@ class EmailNotification(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+
+class ErasedNumber(models.Model):
+    """A number whose contact was erased while opted out, kept only as a keyed hash so that the
+    opt-out survives the erasure: when the number texts in or is imported again, its new contact
+    starts opted out (see stewardship.consent_for_new_contact).
+
+    ``team`` is the team whose opt-out it was; empty means the organisation's personal-inbox
+    opt-out list (PersonalOptOut, which holds raw numbers). ``phone_hash`` is an HMAC-SHA256 of
+    the E.164 number keyed with SECRET_KEY: nobody can read the number back, and nobody
+    without the key can test a guess against it."""
+
+    team = models.ForeignKey(
+        "accounts.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    phone_hash = models.CharField(max_length=64)
+    opted_out = models.BooleanField(help_text="The consent the number had when it was erased.")
+    erased_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "phone_hash"],
+                condition=models.Q(team__isnull=False),
+                name="erased_number_unique_team",
+            ),
+            models.UniqueConstraint(
+                fields=["phone_hash"],
+                condition=models.Q(team__isnull=True),
+                name="erased_number_unique_personal",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        state = "opted out" if self.opted_out else "subscribed"
+        return f"{self.phone_hash[:12]}… {state} (team {self.team_id or 'personal'})"

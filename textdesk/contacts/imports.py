@@ -25,6 +25,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from textdesk.accounts.models import Team, User
+from textdesk.compliance.consent import keep_earlier_opt_outs
 from textdesk.compliance.models import ConsentChange
 from textdesk.contacts.models import (
     BUILT_IN_FIELDS,
@@ -491,6 +492,7 @@ def _upsert(contact_import: ContactImport, team: Team, rows: list[Row]) -> tuple
         )
         for contact in new_contacts:
             contact.pk = contact.id = ids[contact.phone]
+    keep_earlier_opt_outs([c for c in new_contacts if c.consent != Contact.Consent.OPTED_OUT])
     Contact.objects.bulk_update(
         changed,
         [

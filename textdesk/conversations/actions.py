@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from textdesk.accounts.models import User
-from textdesk.compliance.consent import handle_inbound, opt_out_reason
+from textdesk.compliance.consent import handle_inbound, keep_earlier_opt_outs, opt_out_reason
 from textdesk.compliance.notify import notify_team
 from textdesk.contacts.models import Contact
 from textdesk.conversations import locks
@@ -153,6 +153,8 @@ def receive_inbound(provider: str, sms: InboundSms) -> Received:
             return Received(existing, created=False)
         inbox = phone_number.inbox
         contact, new_contact = Contact.objects.get_or_create(team_id=inbox.team_id, phone=sender)
+        if new_contact:
+            keep_earlier_opt_outs([contact])
         conversation = _locked(_get_or_create_conversation(inbox, contact, phone_number))
         analysis = analyze_sms(sms.body)
         try:
@@ -396,7 +398,9 @@ def start_conversation(user: User, inbox: Inbox, raw_number: str, body: str) -> 
     if PhoneNumber.objects.filter(number=number).exists():
         raise SendRefused("That is one of our own numbers.", field="number")
     with transaction.atomic():
-        contact, _ = Contact.objects.get_or_create(team_id=inbox.team_id, phone=number)
+        contact, created = Contact.objects.get_or_create(team_id=inbox.team_id, phone=number)
+        if created:
+            keep_earlier_opt_outs([contact])
         conversation = _get_or_create_conversation(inbox, contact, phone_number)
         return send_reply(user, conversation, body)
 

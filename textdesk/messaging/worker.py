@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from textdesk.campaigns.expansion import expand_next_batch, start_due_sends
 from textdesk.compliance.notify import send_due_emails
+from textdesk.compliance.stewardship import apply_retention
 from textdesk.contacts.imports import import_next_batch
 from textdesk.conversations.attachments import fetch_due_attachments
 from textdesk.conversations.locks import release_lapsed_locks
@@ -106,10 +107,13 @@ PRESENCE_HOURS = 1
 
 
 def housekeeping() -> None:
-    """Forget what nobody needs any more: old live events, presences of long-closed tabs."""
+    """Forget what nobody needs any more: old live events, presences of long-closed tabs, and
+    text bodies past the retention period (a few thousand at a time, so that a first run over
+    a large backlog does not hold up sending)."""
     now = clock.now()
     LiveEvent.objects.filter(created_at__lt=now - timedelta(days=LIVE_EVENT_DAYS)).delete()
     LockPresence.objects.filter(seen_at__lt=now - timedelta(hours=PRESENCE_HOURS)).delete()
+    apply_retention(now, max_batches=5)
 
 
 # How often an idle worker lets Django drop a stale database connection. Doing it every round

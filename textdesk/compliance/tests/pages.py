@@ -7,10 +7,26 @@ SETTINGS_PAGES: dict[str, set[str]] = {
     "contact_consent": {"post"},
 }
 # The audit trail and the opt-out history, with their CSV exports (team admins).
-AUDIT_PAGES: dict[str, set[str]] = {}
+AUDIT_PAGES: dict[str, set[str]] = {
+    "audit": {"get"},
+    "audit_csv": {"get"},
+    "opt_out_history": {"get"},
+    "opt_out_history_csv": {"get"},
+}
 # One contact's data: export and erase.
-STEWARDSHIP_PAGES: dict[str, set[str]] = {}
+STEWARDSHIP_PAGES: dict[str, set[str]] = {
+    "contact_export_json": {"get"},
+    "contact_export_csv": {"get"},
+    "contact_erase": {"get", "post"},
+}
 
 COMPLIANCE_TEAM_PAGES = {**SETTINGS_PAGES, **AUDIT_PAGES, **STEWARDSHIP_PAGES}
 # Pages only a team admin may open: a member of the team gets 403.
-ADMIN_ONLY: set[str] = {"team_compliance"}
+ADMIN_ONLY: set[str] = {
+    "team_compliance",
+    "audit",
+    "audit_csv",
+    "opt_out_history",
+    "opt_out_history_csv",
+    "contact_erase",
+}

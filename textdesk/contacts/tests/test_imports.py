@@ -294,3 +294,16 @@ def test_a_100000_row_file_imports_completely(world):
     assert done.contacts.count() == 99_900
     sample = Contact.objects.get(phone="+16172054321")
     assert (sample.first_name, sample.fields) == ("First54321", {"student_id": "S54321"})
+
+
+def test_a_number_erased_after_opting_out_comes_back_opted_out(world):
+    from textdesk.compliance.stewardship import erase_contact
+
+    gone = create_contact(world.admissions, "+16175550184")
+    gone.consent = Contact.Consent.OPTED_OUT
+    gone.save()
+    erase_contact(world.alice, gone)
+    run(upload(world, "phone,first_name\n6175550184,Back\n6175550185,New\n"))
+    assert Contact.objects.get(phone="+16175550184").is_opted_out
+    assert not Contact.objects.get(phone="+16175550185").is_opted_out
+    assert ConsentChange.objects.get(phone="+16175550184").cause == "erased"

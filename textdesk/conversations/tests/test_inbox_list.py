@@ -70,9 +70,9 @@ def test_the_list_costs_the_same_few_queries_however_many_conversations(world, c
     receive_text(world.shared, "still here", sender="+16175550170")  # the locked one on top
     many = queries_for_page()
     assert many == few
-    # session, user, newest live event, inbox, following?, count, page, lock holders,
-    # switcher (2), followed ids
-    assert many <= 11
+    # session, user, newest live event, inbox, following?, may administer?, count, page,
+    # lock holders, switcher (2), followed ids
+    assert many <= 12
 
 
 def test_the_list_pages_through_older_conversations(world, client):
