@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "textdesk.compliance",
     "textdesk.media",
     "textdesk.campaigns",
+    "textdesk.events",
 ]
 
 MIDDLEWARE = [

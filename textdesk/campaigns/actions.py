@@ -102,6 +102,7 @@ def create_send(
     confirmed: bool = False,
     name: str = "",
     estimated_finish_at: datetime | None = None,
+    event=None,
 ) -> Send:
     """Schedule a send, or start it now. Nothing is expanded here: the worker streams the
     audience into queued messages, so the first text goes out within a second or so."""
@@ -114,6 +115,8 @@ def create_send(
         raise SendRefused("Choose who gets it: at least one segment.")
     if any(s.team_id != team.pk for s in [*segments, *excluded_segments]):
         raise SendRefused("Segments must belong to the inbox's team.")
+    if event is not None and event.inbox_id != inbox.pk:
+        raise SendRefused("An event's invitations go out from the event's inbox.")
     body = inbox.with_footer(body)
     check_send_body(team, body, list(media_urls))
     if outside_window not in Send.OutsideWindow.values:
@@ -141,6 +144,7 @@ def create_send(
         scheduled_at=scheduled_at or now,
         planned_recipients=audience_size,
         estimated_finish_at=estimated_finish_at,
+        event=event,
     )
     send.segments.set(segments)
     send.excluded_segments.set(excluded_segments)

@@ -28,6 +28,7 @@ from textdesk.contacts.models import Contact, Segment, zone_of_number
 from textdesk.contacts.segments import compile_definition
 from textdesk.conversations.models import MAX_BODY_LENGTH, Conversation, Message
 from textdesk.core.bulk import insert_many
+from textdesk.events.models import Invitation
 from textdesk.messaging.encoding import sms_size
 from textdesk.messaging.status import MessageStatus
 from textdesk.messaging.windows import next_opening
@@ -279,6 +280,21 @@ def expand_batch(send: Send, size: int, now: datetime) -> int:
         )
         if not created_all:
             _touch_conversations(locked, first_rank, rank - 1, now)
+        if locked.event_id:
+            # Each recipient of an event's send holds an open invitation to it (someone invited
+            # or answered before keeps their answer: a reminder changes nothing).
+            insert_many(
+                Invitation,
+                ["contact_id"],
+                [(plan.contact.pk,) for plan in sendable],
+                same={
+                    "event_id": locked.event_id,
+                    "status": Invitation.Status.INVITED,
+                    "send_id": locked.pk,
+                    "invited_at": now,
+                },
+                ignore_conflicts=True,
+            )
         SendExclusion.objects.bulk_create(
             [
                 SendExclusion(

@@ -56,6 +56,10 @@ class Send(models.Model):
     media_urls = models.JSONField(default=list, blank=True)
     segments = models.ManyToManyField(Segment, related_name="sends")
     excluded_segments = models.ManyToManyField(Segment, blank=True, related_name="+")
+    # An invitation (or reminder) for an event: each recipient gets an open invitation to it.
+    event = models.ForeignKey(
+        "events.Event", null=True, blank=True, on_delete=models.SET_NULL, related_name="sends"
+    )
     outside_window = models.CharField(
         max_length=8, choices=OutsideWindow.choices, default=OutsideWindow.WAIT
     )

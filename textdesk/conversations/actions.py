@@ -31,6 +31,7 @@ from textdesk.conversations.models import (
     Note,
 )
 from textdesk.core import clock
+from textdesk.events.rsvp import handle_reply
 from textdesk.inboxes.models import Inbox, PhoneNumber
 from textdesk.inboxes.queries import can_access_inbox, inbox_members
 from textdesk.live.events import publish
@@ -179,14 +180,29 @@ def receive_inbound(provider: str, sms: InboundSms) -> Received:
             )
             return Received(existing, created=False)
         handled = handle_inbound(inbox, contact, message)
-        _record_activity(
-            conversation, message, needs_reply=handled.needs_reply, phone_number=phone_number
-        )
+        needs_reply = handled.needs_reply
+        rsvp = None
+        if not message.compliance:  # keywords (and possible opt-outs) win over RSVP words
+            rsvp = handle_reply(inbox, contact, message)
+        if rsvp is not None:
+            needs_reply = rsvp.needs_reply
+            if rsvp.event is not None:
+                message.event = rsvp.event
+                message.save(update_fields=["event"])
+        _record_activity(conversation, message, needs_reply=needs_reply, phone_number=phone_number)
         if message.media_urls:
             queue_inbound_media(message)
         announce_message(message, conversation)
         if handled.answer:
             queue_automatic_answer(conversation, handled.answer, handled.answer_kind)
+        if rsvp is not None and rsvp.note:
+            Note.objects.create(
+                conversation=conversation, kind=Note.Kind.EVENT, body=rsvp.note, message=message
+            )
+        if rsvp is not None and rsvp.answer:
+            queue_automatic_answer(conversation, rsvp.answer, "")
+            conversation.needs_reply = needs_reply  # the answer is not a person's reply
+            conversation.save(update_fields=["needs_reply"])
         if new_contact:
             notify_team(
                 inbox.team,

@@ -156,6 +156,10 @@ class Message(models.Model):
     cost = models.FloatField(default=1.0)
     # Consent: what an inbound text did (a keyword) or may mean (reads as a revocation), and
     # which automatic answer an outbound one is.
+    # A text from someone with an open invitation: the event it is (probably) about.
+    event = models.ForeignKey(
+        "events.Event", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     compliance = models.CharField(
         max_length=24, choices=Compliance.choices, blank=True, default="", db_default=""
     )

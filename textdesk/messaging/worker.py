@@ -24,6 +24,7 @@ from textdesk.conversations.attachments import fetch_due_attachments
 from textdesk.conversations.locks import release_lapsed_locks
 from textdesk.conversations.models import LockPresence, Message
 from textdesk.core import clock
+from textdesk.events.rsvp import expire_offers
 from textdesk.live.models import LiveEvent
 from textdesk.messaging.dispatch import (
     announce_pending_progress,
@@ -49,6 +50,7 @@ def run_once(worker: str = "") -> int:
     done += import_next_batch()
     done += fetch_due_attachments()
     done += send_due_emails()
+    done += expire_offers()
     # Bookkeeping, not work: it must not keep the worker from resting between rounds.
     finish_idle_sends()
     announce_pending_progress()
