@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("textdesk.compliance.urls")),
     path("", include("textdesk.compliance.audit_urls")),
     path("", include("textdesk.compliance.stewardship_urls")),
+    path("", include("textdesk.events.urls")),
     path("simulator/", include("textdesk.providers.simulator.urls")),
     path("m/", include("textdesk.media.urls")),
     path("webhooks/twilio/", include("textdesk.providers.twilio.urls")),

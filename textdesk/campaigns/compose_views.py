@@ -15,6 +15,7 @@ from textdesk.campaigns.models import MessageTemplate, Send
 from textdesk.campaigns.review import OPT_OUT_FOOTER, review_send
 from textdesk.campaigns.views import meter_context
 from textdesk.contacts.models import ContactField, Segment
+from textdesk.events.models import Event
 from textdesk.inboxes.models import PhoneNumber
 from textdesk.inboxes.queries import accessible_inboxes
 from textdesk.media.storage import MediaRefused, public_url, store_upload
@@ -49,6 +50,13 @@ class Draft:
         self.when = data.get("when", "now")
         self.scheduled_local = data.get("scheduled_at", "")
         self.confirmed = data.get("confirmed") == "yes"
+        # An event's invitation or reminder: recipients get an open invitation to it.
+        event_id = data.get("event", "")
+        self.event = (
+            Event.objects.filter(pk=event_id, inbox=self.inbox).first()
+            if self.inbox and event_id.isdecimal()
+            else None
+        )
 
     @property
     def media_urls(self) -> list[str]:
@@ -175,6 +183,7 @@ def _send(request: HttpRequest, draft: Draft) -> HttpResponse:
         scheduled_at=scheduled,
         confirmed=draft.confirmed,
         estimated_finish_at=estimate.finishes_at,
+        event=draft.event,
     )
     return redirect("send_report", send_id=send.pk)
 

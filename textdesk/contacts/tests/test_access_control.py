@@ -1,14 +1,21 @@
 """Every team page walked as someone from another team: 404, and nothing changes."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from textdesk.campaigns.models import MessageTemplate
 from textdesk.compliance.models import AuditEvent
-from textdesk.compliance.tests.pages import ADMIN_ONLY, COMPLIANCE_TEAM_PAGES
+from textdesk.compliance.tests.pages import ADMIN_ONLY as COMPLIANCE_ADMIN_ONLY
+from textdesk.compliance.tests.pages import COMPLIANCE_TEAM_PAGES
 from textdesk.contacts.models import Contact, ContactImport, Segment
 from textdesk.conversations.tests.test_access_control import named_patterns
+from textdesk.events.models import Event, Invitation
+from textdesk.events.tests.pages import EVENT_ADMIN_ONLY, EVENT_PAGES
 from textdesk.testing import create_contact
 
+ADMIN_ONLY = COMPLIANCE_ADMIN_ONLY | EVENT_ADMIN_ONLY
 # The methods each team page answers; any other method is 405 for everyone.
 TEAM_METHODS = {
     "contacts": {"get"},
@@ -33,6 +40,7 @@ TEAM_METHODS = {
     "template_preview": {"post"},
     "template_edit": {"get", "post"},
     **COMPLIANCE_TEAM_PAGES,
+    **EVENT_PAGES,
 }
 
 
@@ -42,7 +50,18 @@ def team_urls(team) -> dict[str, str]:
     contact_import = ContactImport.objects.create(team=team, filename="f.csv", stored_name="x.csv")
     segment = Segment.objects.create(team=team, name="S", kind=Segment.Kind.STATIC)
     template = MessageTemplate.objects.create(team=team, name="T", body="Hi {first_name}")
+    starts = timezone.now() + timedelta(days=3)
+    event = Event.objects.create(
+        team=team,
+        inbox=team.inboxes.order_by("pk").first(),
+        name="Open Day",
+        starts_at=starts,
+        ends_at=starts + timedelta(hours=2),
+    )
+    invitation = Invitation.objects.create(event=event, contact=contact, invited_at=starts)
     ids = {
+        "event_id": event.pk,
+        "invitation_id": invitation.pk,
         "team_id": team.pk,
         "contact_id": contact.pk,
         "import_id": contact_import.pk,

@@ -257,3 +257,29 @@ def test_an_invitation_send_gives_every_recipient_an_open_invitation(world):
     }
     assert Invitation.objects.get(contact=people[1]).send == send
     assert status_of(already) == Status.CONFIRMED
+
+
+def test_compose_carries_the_event_through_to_the_send(world, client):
+    from datetime import time
+
+    world.shared.window_start, world.shared.window_end = time(0), time(23, 59, 59)
+    world.shared.save()
+    event = make_event(world)
+    segment = Segment.objects.create(team=world.admissions, name="Admits", kind="static")
+    segment.members.add(create_contact(world.admissions, "+16175550301"))
+    client.force_login(world.alice)
+    common = {
+        "inbox": world.shared.pk,
+        "phone_number": world.shared.phone_numbers.get().pk,
+        "segments": segment.pk,
+        "event": event.pk,
+        "body": "Open Day is on! Reply YES or NO.",
+        "outside_window": "wait",
+        "when": "now",
+    }
+    page = client.get("/compose/", common)
+    assert "For the event <strong>Open Day</strong>" in page.content.decode()
+    response = client.post("/compose/", common | {"step": "send", "confirmed": "yes"})
+    assert response.status_code == 302
+    drain()
+    assert Invitation.objects.get().event == event

@@ -1,0 +1,6 @@
+"""The event pages of a team, and the methods each answers, for the access-control walk in
+contacts/tests/test_access_control.py."""
+
+EVENT_PAGES: dict[str, set[str]] = {}
+# Event pages only a team admin may open (a member gets 403).
+EVENT_ADMIN_ONLY: set[str] = set()
