@@ -31,6 +31,8 @@ Status = Invitation.Status
 QUESTION_HOURS = 72
 # Statuses that hold one of the event's places.
 HOLDING = (Status.CONFIRMED, Status.OFFERED)
+# What staff may set an invitation to by hand.
+STAFF_STATUSES = (Status.INVITED, Status.CONFIRMED, Status.DECLINED, Status.WAITLISTED)
 
 
 def words(listing: str) -> set[str]:
@@ -159,6 +161,9 @@ def answer(
     automatic answer to send. Capacity is checked under the event's row lock."""
     now = clock.now()
     cause = InvitationChange.Cause.STAFF if actor else InvitationChange.Cause.REPLY
+    if status is not None and status not in STAFF_STATUSES:
+        # An offer needs its deadline and text, a lapse its offer: only the waitlist sets those.
+        raise RsvpRefused(f"Staff can set an answer to {', '.join(STAFF_STATUSES)}, not {status}.")
     with transaction.atomic():
         event = Event.objects.select_for_update().select_related("team").get(pk=invitation.event_id)
         invitation = Invitation.objects.select_related("contact").get(pk=invitation.pk)
