@@ -74,6 +74,16 @@ ACTION_GROUPS: list[tuple[str, tuple[str, str], list[tuple[str, str]]]] = [
             ("send.exported", "Exported a send's recipients"),
             ("audit.exported", "Exported the audit trail"),
             ("opt_outs.exported", "Exported the opt-out history"),
+            ("event.exported", "Exported an event's invitations"),
+        ],
+    ),
+    (
+        "Events",
+        ("event.*", "Anything done to an event"),
+        [
+            ("event.saved", "Saved an event"),
+            ("event.answer_changed", "Changed someone's answer to an event"),
+            ("event.exported", "Exported an event's invitations"),
         ],
     ),
     (
