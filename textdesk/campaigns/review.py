@@ -113,11 +113,7 @@ def review_send(
     groups: dict[tuple[datetime, str], Group] = {}
     encodings: Counter = Counter()
     worst = total = recipients = 0
-    personal_out = (
-        personal_opt_outs(list(contacts.values_list("phone", flat=True)))
-        if inbox.is_personal
-        else set()
-    )
+    personal_out = personal_opt_outs(contacts.values("phone")) if inbox.is_personal else set()
     for contact in iter_recipients(contacts):
         plan = plan_recipient(draft, contact, start, inbox.team.time_zone, personal_out)
         if plan.excluded:

@@ -55,8 +55,9 @@ def opt_out_reason(contact: Contact, inbox: Inbox) -> str | None:
     return None
 
 
-def personal_opt_outs(phones: list[str]) -> set[str]:
-    """Which of ``phones`` no personal inbox may text."""
+def personal_opt_outs(phones) -> set[str]:
+    """Which of ``phones`` (a list, or a query of phone numbers: a whole audience is matched
+    in the database, not sent to it as 100,000 parameters) no personal inbox may text."""
     return set(PersonalOptOut.objects.filter(phone__in=phones).values_list("phone", flat=True))
 
 

@@ -271,3 +271,43 @@ def test_outsiders_cannot_decide_a_revocation(world, client):
     assert client.post(revocation_url(message), {"decision": "opt_out"}).status_code == 404
     message.refresh_from_db()
     assert message.compliance == "possible_opt_out"
+
+
+def test_a_send_from_a_personal_inbox_leaves_out_whoever_opted_out_of_personal_inboxes(world):
+    from datetime import time
+
+    from textdesk.campaigns import actions as sends
+    from textdesk.campaigns.review import review_send
+    from textdesk.contacts.models import Segment
+
+    charlie_line = create_inbox(
+        world.financial_aid, "Charlie's line", "+16175550104", owner=world.charlie
+    )
+    receive_text(charlie_line, "STOP")  # to a personal inbox of another team
+    world.alice_personal.window_start, world.alice_personal.window_end = time(0), time(23, 59)
+    world.alice_personal.save()
+    segment = Segment.objects.create(team=world.admissions, name="Mine", kind="static")
+    stopped = Contact.objects.create(team=world.admissions, phone=STUDENT_NUMBER)
+    other = Contact.objects.create(team=world.admissions, phone="+16175550190")
+    segment.members.add(stopped, other)
+    review = review_send(
+        inbox=world.alice_personal,
+        phone_number=world.alice_personal.phone_numbers.get(),
+        segments=[segment],
+        excluded_segments=[],
+        body="Hi from Alice",
+        media_urls=[],
+        outside_window="wait",
+        start_at=None,
+    )
+    assert (review.recipients, review.excluded) == (1, {"opted_out": 1})
+    sends.create_send(
+        world.alice,
+        inbox=world.alice_personal,
+        phone_number=world.alice_personal.phone_numbers.get(),
+        segments=[segment],
+        body="Hi from Alice",
+    )
+    drain()
+    assert texts_to() == [world.financial_aid.opt_out_reply]  # the confirmation, nothing else
+    assert texts_to("+16175550190") == ["Hi from Alice"]
