@@ -255,3 +255,6 @@ MESSAGE_RETENTION_DAYS = envint("MESSAGE_RETENTION_DAYS", 0)
 # narrow it. Bulk texts wait for it; one-to-one replies to someone who just texted do not.
 SENDING_WINDOW_EARLIEST = envstr("SENDING_WINDOW_EARLIEST", "08:00")
 SENDING_WINDOW_LATEST = envstr("SENDING_WINDOW_LATEST", "21:00")
+# A first text (not a reply to someone who texted in the last day) outside the inbox's window,
+# in the recipient's time, needs the sender to tick "send anyway".
+QUIET_HOURS_FOR_FIRST_TEXTS = envbool("QUIET_HOURS_FOR_FIRST_TEXTS", True)

@@ -9,6 +9,7 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -37,6 +38,7 @@ from textdesk.inboxes.queries import can_access_inbox, inbox_members
 from textdesk.live.events import publish
 from textdesk.messaging.encoding import analyze_sms
 from textdesk.messaging.status import MessageStatus
+from textdesk.messaging.windows import is_open
 from textdesk.phones import InvalidPhoneNumber, pretty, textable_e164, to_e164
 from textdesk.providers.base import InboundSms
 
@@ -72,6 +74,18 @@ class SendConflict(SendRefused):
     def __init__(self, message: str, *, newer: Message | None = None) -> None:
         super().__init__(message, field=None)
         self.newer = newer
+
+
+class OutsideQuietHours(SendRefused):
+    """A first text to someone at an hour outside the inbox's sending window, in their time:
+    sent only when the sender says so (a reply to someone who just texted is never held)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field=None)
+
+
+# Someone who texted us this recently may be answered at any hour.
+JUST_TEXTED_HOURS = 24
 
 
 @dataclass(frozen=True)
@@ -398,9 +412,12 @@ def _show_in_shared_inboxes(user: User, personal: Conversation, message: Message
         publish("note", inbox_id=shared.inbox_id, conversation_id=shared.pk)
 
 
-def start_conversation(user: User, inbox: Inbox, raw_number: str, body: str) -> Message:
+def start_conversation(
+    user: User, inbox: Inbox, raw_number: str, body: str, *, outside_hours_ok: bool = False
+) -> Message:
     """Text a number from ``inbox``: finds or creates the contact and conversation, then
-    queues the message. Nothing is created when the number or the body is refused."""
+    queues the message. Nothing is created when the number or the body is refused, nor (unless
+    ``outside_hours_ok``) when it is outside the inbox's sending hours in their time."""
     body = clean_body(body)
     try:
         number = textable_e164(raw_number)
@@ -418,7 +435,29 @@ def start_conversation(user: User, inbox: Inbox, raw_number: str, body: str) -> 
         if created:
             keep_earlier_opt_outs([contact])
         conversation = _get_or_create_conversation(inbox, contact, phone_number)
+        if not outside_hours_ok:
+            _check_sending_hours(inbox, contact, conversation)
         return send_reply(user, conversation, body)
+
+
+def _check_sending_hours(inbox: Inbox, contact: Contact, conversation: Conversation) -> None:
+    """Quiet hours hold texts nobody asked for just now: a first text at 11 pm their time
+    needs the sender to say "send anyway". Someone who texted in the last day is answered."""
+    if not settings.QUIET_HOURS_FOR_FIRST_TEXTS:
+        return
+    now = clock.now()
+    recent = now - timedelta(hours=JUST_TEXTED_HOURS)
+    if conversation.last_inbound_at is not None and conversation.last_inbound_at >= recent:
+        return
+    zone = contact.effective_time_zone
+    if is_open(now, ZoneInfo(zone), inbox.window_start, inbox.window_end):
+        return
+    local = now.astimezone(ZoneInfo(zone))
+    raise OutsideQuietHours(
+        f"It is {local:%-I:%M %p} for them ({zone}), outside {inbox.name}'s sending hours "
+        f"({inbox.window_start:%-I:%M %p} to {inbox.window_end:%-I:%M %p} their time). "
+        "Send it anyway only if they expect it now; otherwise try again later."
+    )
 
 
 def reply_did_not_arrive(message: Message) -> None:

@@ -46,4 +46,10 @@ class NewConversationForm(forms.Form):
         error_messages={"required": "Enter a phone number."},
     )
 
-    field_order = ["number", "body"]
+    send_anyway = forms.BooleanField(
+        required=False,
+        label="Send it anyway, outside their sending hours",
+        widget=forms.CheckboxInput(),
+    )
+
+    field_order = ["number", "body", "send_anyway"]

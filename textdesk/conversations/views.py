@@ -305,11 +305,19 @@ def search(request: HttpRequest) -> HttpResponse:
 def new_conversation(request: HttpRequest, inbox_id: int) -> HttpResponse:
     inbox = _inbox(request, inbox_id)
     form = NewConversationForm(request.POST or None)
+    outside_hours = False
     if request.method == "POST" and form.is_valid():
         try:
             message = actions.start_conversation(
-                request.user, inbox, form.cleaned_data["number"], form.cleaned_data["body"]
+                request.user,
+                inbox,
+                form.cleaned_data["number"],
+                form.cleaned_data["body"],
+                outside_hours_ok=form.cleaned_data["send_anyway"],
             )
+        except actions.OutsideQuietHours as e:
+            form.add_error(None, e.message)
+            outside_hours = True
         except SendRefused as e:
             form.add_error(e.field, e.message)
         else:
@@ -317,4 +325,5 @@ def new_conversation(request: HttpRequest, inbox_id: int) -> HttpResponse:
                 "conversation", inbox_id=inbox.pk, conversation_id=message.conversation_id
             )
     status = 422 if form.errors else 200
-    return render(request, "conversations/new.html", {"inbox": inbox, "form": form}, status=status)
+    context = {"inbox": inbox, "form": form, "outside_hours": outside_hours}
+    return render(request, "conversations/new.html", context, status=status)
