@@ -154,3 +154,22 @@ def at_once(*calls: Callable[[], object]) -> list[object]:
     if errors:
         raise errors[0]
     return results
+
+
+def create_event(team: Team, inbox: Inbox, name: str = "Open Day", *, days: float = 7, **fields):
+    """An event of ``team`` answered in ``inbox``, starting in ``days`` and lasting two hours."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from textdesk.events.models import Event
+
+    starts = timezone.now() + timedelta(days=days)
+    return Event.objects.create(
+        team=team,
+        inbox=inbox,
+        name=name,
+        starts_at=starts,
+        ends_at=starts + timedelta(hours=2),
+        **fields,
+    )

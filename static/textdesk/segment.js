@@ -3,7 +3,8 @@
   "use strict";
   var form, list, ops, timer;
   var VALUE_BY_KIND = { text: ".text-value", tag: ".tag-value", owner: ".owner-value",
-    consent: ".consent-value", date: ".date-value", replied: ".text-value", send: ".send-value" };
+    consent: ".consent-value", date: ".date-value", replied: ".text-value", send: ".send-value",
+    event: ".event-value" };
   var NO_VALUE = ["is_set", "is_not_set", "is_none", "never"];
 
   function kindOf(row) {

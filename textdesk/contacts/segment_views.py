@@ -25,6 +25,7 @@ from textdesk.contacts.segments import (
     describe,
     fields_for,
 )
+from textdesk.events.queries import events_visible_to
 
 EMPTY = {"match": "all", "conditions": []}
 
@@ -61,6 +62,7 @@ def _editor_context(user, team, segment, definition, name, error="") -> dict:
         "members": team_members(team),
         "consents": Contact.Consent.choices,
         "sends": sends_to_choose(user, team),
+        "events": events_visible_to(user, team).order_by("-starts_at")[:200],
         "error": error,
     }
 

@@ -42,6 +42,14 @@ OPS = {
     "date": DATE_OPS,
     "replied": {"within_days": "in the last N days", "since": "since", "never": "never"},
     "send": {"replied": "replied to", "not_replied": "got but did not reply to", "got": "got"},
+    "event": {
+        "confirmed": "confirmed for",
+        "invited": "has not answered",
+        "declined": "declined",
+        "waitlisted": "is waitlisted for",
+        "offered": "was offered a place at",
+        "any": "was invited to",
+    },
 }
 BUILT_IN = {
     "first_name": ("First name", "text"),
@@ -54,6 +62,7 @@ BUILT_IN = {
     "last_texted_at": ("Last texted", "date"),
     "replied": ("Texted us", "replied"),
     "send": ("A send", "send"),
+    "event": ("An event", "event"),
 }
 MAX_CONDITIONS = 50
 MAX_DEPTH = 3
@@ -137,6 +146,8 @@ def _compile_condition(team: Team, condition: Any, fields: dict) -> Q:
         return _date(team, field, op, value, label)
     if kind == "send":
         return _send(team, op, value)
+    if kind == "event":
+        return _event(team, op, value)
     return _replied(team, op, value)
 
 
@@ -216,24 +227,43 @@ def _replied(team: Team, op: str, value: Any) -> Q:
     return Q(Exists(texts.filter(created_at__gte=since)))
 
 
+def _teams_own(model, team: Team, value: Any, what: str) -> int:
+    """The id of the team's send or event a condition names, or a SegmentError."""
+    article = "an" if what[0] in "aeiou" else "a"
+    try:
+        pk = int(value)
+    except (TypeError, ValueError):
+        raise SegmentError(f"Choose {article} {what}.") from None
+    if not model.objects.filter(pk=pk, team=team).exists():
+        raise SegmentError(f"Choose {article} {what} of this team.")
+    return pk
+
+
 def _send(team: Team, op: str, value: Any) -> Q:
     """Who got one of the team's sends (it was handed over to the provider), and whether
     they answered it: a text in within a week of it counts as a reply to it."""
     from textdesk.campaigns.models import Send
     from textdesk.conversations.models import Message
 
-    try:
-        send_id = int(value)
-    except (TypeError, ValueError):
-        raise SegmentError("Choose a send.") from None
-    if not Send.objects.filter(pk=send_id, team=team).exists():
-        raise SegmentError("Choose a send of this team.")
+    send_id = _teams_own(Send, team, value, "send")
     theirs = Message.objects.filter(conversation__contact_id=OuterRef("pk"), send_id=send_id)
     got = Q(Exists(theirs.filter(direction=Message.Direction.OUTBOUND, sent_at__isnull=False)))
     replied = Q(Exists(theirs.filter(direction=Message.Direction.INBOUND)))
     if op == "got":
         return got
     return replied if op == "replied" else got & ~replied
+
+
+def _event(team: Team, op: str, value: Any) -> Q:
+    """Who holds an invitation to one of the team's events, with a given answer (as it stands
+    when the segment is used: a reminder scheduled for tomorrow reaches who confirmed by then)."""
+    from textdesk.events.models import Event, Invitation
+
+    event_id = _teams_own(Event, team, value, "event")
+    invitations = Invitation.objects.filter(contact_id=OuterRef("pk"), event_id=event_id)
+    if op != "any":
+        invitations = invitations.filter(status=op)
+    return Q(Exists(invitations))
 
 
 def contacts_in(segment: Segment) -> QuerySet[Contact]:
@@ -262,6 +292,9 @@ def describe(team: Team, definition: dict) -> str:
             if kind == "send":
                 parts.append(f"{op} the send {_send_name(team, value)}")
                 continue
+            if kind == "event":
+                parts.append(f"{op} the event {_event_name(team, value)}")
+                continue
             parts.append(f"{label} {op}" + (f" {value}" if value not in (None, "") else ""))
         return joiner.join(parts) or "everyone"
 
@@ -271,9 +304,20 @@ def describe(team: Team, definition: dict) -> str:
 def _send_name(team: Team, value: Any) -> str:
     from textdesk.campaigns.models import Send
 
+    return _name_of(Send, team, value)
+
+
+def _event_name(team: Team, value: Any) -> str:
+    from textdesk.events.models import Event
+
+    return _name_of(Event, team, value)
+
+
+def _name_of(model, team: Team, value: Any) -> str:
+    """The quoted name of the team's send or event a condition points at."""
     try:
-        send_id = int(value)
+        pk = int(value)
     except (TypeError, ValueError):
         return "(none chosen)"
-    name = Send.objects.filter(team=team, pk=send_id).values_list("name", flat=True).first()
+    name = model.objects.filter(team=team, pk=pk).values_list("name", flat=True).first()
     return f"“{name}”" if name is not None else "(deleted)"

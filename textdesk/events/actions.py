@@ -1,17 +1,14 @@
 """Writes of the event pages: create and change events, export their invitations, and make
 the static list a follow-up text goes to. Answers themselves are changed in rsvp.py."""
 
-import zoneinfo
-from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.utils import dateformat, timezone
 
 from textdesk.accounts.models import Team, User
 from textdesk.compliance import audit
 from textdesk.contacts.models import Segment
-from textdesk.events.models import Event, Invitation
+from textdesk.events.models import Event
 from textdesk.events.queries import FOLLOW_UP_GROUPS
 from textdesk.inboxes.queries import can_access_inbox
 
@@ -76,43 +73,35 @@ def _unique_segment_name(team: Team, wanted: str) -> str:
     return name
 
 
-def follow_up_name(event: Event, group: str, now: datetime) -> str:
-    """ "Open Day — no answer (Dec 5 10:00)": the group as it stood at that moment."""
-    local = timezone.localtime(now, zoneinfo.ZoneInfo(event.team.time_zone))
-    tail = f" — {FOLLOW_UP_GROUPS[group]} ({dateformat.format(local, 'M j H:i')})"
+def follow_up_name(event: Event, group: str) -> str:
+    """ "Open Day — no answer": everyone whose answer is that when the segment is used."""
+    tail = f" — {FOLLOW_UP_GROUPS[group]}"
     return event.name[: SEGMENT_NAME_LENGTH - len(tail)] + tail
 
 
 @transaction.atomic
-def follow_up_segment(user: User, event: Event, group: str, now: datetime) -> Segment:
-    """A static list of the event's contacts whose answer is ``group`` now: a follow-up text
-    goes to exactly them, even if some answer while it is being written."""
+def follow_up_segment(user: User, event: Event, group: str) -> Segment:
+    """The segment of the event's contacts whose answer is ``group``, as it stands when the
+    follow-up goes out (a reminder scheduled for tomorrow reaches who confirmed by then, and a
+    nudge skips who answered meanwhile). One per event and group, made the first time."""
     if group not in FOLLOW_UP_GROUPS:
         raise EventRefused("Choose who the follow-up is for.")
     team = event.team
+    definition = {
+        "match": "all",
+        "conditions": [{"field": "event", "op": group, "value": event.pk}],
+    }
+    # Compared here, not in SQL: JSON equality differs between SQLite and PostgreSQL.
+    for existing in Segment.objects.filter(team=team, kind=Segment.Kind.DYNAMIC):
+        if existing.definition == definition:
+            return existing
     segment = Segment.objects.create(
         team=team,
-        name=_unique_segment_name(team, follow_up_name(event, group, now)),
-        kind=Segment.Kind.STATIC,
+        name=_unique_segment_name(team, follow_up_name(event, group)),
+        kind=Segment.Kind.DYNAMIC,
+        definition=definition,
         created_by=user,
     )
-    through = Segment.members.through
-    contact_ids = (
-        Invitation.objects.filter(event=event, status=group)
-        .order_by("pk")
-        .values_list("contact_id", flat=True)
-        .iterator(chunk_size=BATCH)
-    )
-    batch: list = []
-    members = 0
-    for contact_id in contact_ids:
-        batch.append(through(segment_id=segment.pk, contact_id=contact_id))
-        if len(batch) == BATCH:
-            through.objects.bulk_create(batch, ignore_conflicts=True)
-            members += len(batch)
-            batch = []
-    through.objects.bulk_create(batch, ignore_conflicts=True)
-    members += len(batch)
     audit.record(
         "segment.saved",
         actor=user,
@@ -121,6 +110,5 @@ def follow_up_segment(user: User, event: Event, group: str, now: datetime) -> Se
         name=segment.name,
         event_id=event.pk,
         group=group,
-        members=members,
     )
     return segment

@@ -196,7 +196,7 @@ def event_follow_up(request: HttpRequest, team_id: int, event_id: int) -> HttpRe
     event = _event(request, team_id, event_id)
     group = request.POST.get("group", "")
     try:
-        segment = actions.follow_up_segment(request.user, event, group, clock.now())
+        segment = actions.follow_up_segment(request.user, event, group)
     except actions.EventRefused as e:
         messages.error(request, str(e))
         return redirect("event", team_id=event.team_id, event_id=event.pk)

@@ -9,7 +9,7 @@ from django.utils import timezone
 from textdesk.contacts import actions
 from textdesk.contacts.models import Contact, ContactField, Segment, Tag
 from textdesk.contacts.segments import SegmentError, compile_definition, contacts_in, describe
-from textdesk.testing import create_contact, drain, receive_text
+from textdesk.testing import create_contact, create_event, drain, receive_text
 
 
 @pytest.fixture
@@ -271,3 +271,37 @@ def test_a_send_condition_reads_as_the_sends_name_and_lists_only_sends_you_may_o
     page = client.get(f"/teams/{world.admissions.pk}/segments/new/")
     assert [s.pk for s in page.context["sends"]] == [shared.pk]
     assert "follow-up" not in page.content.decode()
+
+
+# --- who answered an event, and how ----------------------------------------------------------
+
+
+def test_an_event_condition_follows_the_answers_as_they_stand(world, people):
+    from textdesk.events.models import Invitation
+    from textdesk.events.rsvp import answer
+
+    event = create_event(world.admissions, world.shared)
+    invitations = {
+        key: Invitation.objects.create(event=event, contact=people[key], invited_at=event.starts_at)
+        for key in ("ana", "bo", "ed")
+    }
+    answer(invitations["ana"], yes=True)
+    answer(invitations["bo"], yes=False)
+
+    assert who(world, all_of(c("event", "confirmed", event.pk))) == names(people, "ana")
+    assert who(world, all_of(c("event", "declined", event.pk))) == names(people, "bo")
+    assert who(world, all_of(c("event", "invited", event.pk))) == names(people, "ed")
+    assert who(world, all_of(c("event", "any", event.pk))) == names(people, "ana", "bo", "ed")
+    answer(invitations["ed"], yes=True)
+    assert who(world, all_of(c("event", "confirmed", event.pk))) == names(people, "ana", "ed")
+    assert describe(world.admissions, all_of(c("event", "confirmed", event.pk))) == (
+        "confirmed for the event “Open Day”"
+    )
+
+
+def test_an_event_condition_needs_one_of_the_teams_events(world, people):
+    theirs = create_event(world.financial_aid, world.charlie_inbox, "Aid night")
+    with pytest.raises(SegmentError, match="Choose an event of this team"):
+        compile_definition(world.admissions, all_of(c("event", "any", theirs.pk)))
+    with pytest.raises(SegmentError, match="Choose an event"):
+        compile_definition(world.admissions, all_of(c("event", "any", "x")))

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from textdesk.compliance.models import AuditEvent
 from textdesk.contacts.models import Contact, Segment
+from textdesk.contacts.segments import contacts_in
 from textdesk.events.chart import buckets_for, standing
 from textdesk.events.models import Event, Invitation, InvitationChange
 from textdesk.events.queries import fill_event_fields
@@ -515,9 +516,12 @@ def test_a_follow_up_to_those_with_no_answer_makes_a_list_and_opens_compose(worl
     response = client.post(event_url(event, "follow-up/"), {"group": "invited"})
     assert response.status_code == 302
     segment = Segment.objects.get()
-    assert segment.kind == Segment.Kind.STATIC
-    assert segment.name.startswith("Open Day — no answer (")
-    assert set(segment.members.all()) == {i.contact for i in quiet}
+    assert segment.kind == Segment.Kind.DYNAMIC
+    assert segment.name == "Open Day — no answer"
+    assert set(contacts_in(segment)) == {i.contact for i in quiet}
+    # Evaluated when the text goes out: whoever answers meanwhile is not nudged.
+    answer(quiet[0], yes=True)
+    assert set(contacts_in(segment)) == {quiet[1].contact}
     location = urlparse(response["Location"])
     assert location.path == "/compose/"
     params = parse_qs(location.query)
@@ -547,14 +551,18 @@ def test_a_reminder_goes_to_the_confirmed(world, client):
     client.force_login(world.bob)
     response = client.post(event_url(event, "follow-up/"), {"group": "confirmed"})
     segment = Segment.objects.get()
-    assert list(segment.members.all()) == [confirmed.contact]
+    assert list(contacts_in(segment)) == [confirmed.contact]
     body = parse_qs(urlparse(response["Location"]).query)["body"][0]
     when = event_values(event)["when"]
     assert body == f"Reminder: Open Day is on {when}, at Great Hall. Reply NO if you can't come."
-    # A second list of the same group at the same minute gets a name of its own.
-    client.post(event_url(event, "follow-up/"), {"group": "confirmed"})
-    assert Segment.objects.count() == 2
-    assert Segment.objects.filter(name__endswith="(2)").exists()
+    # A reminder scheduled for tomorrow reaches whoever confirms until then.
+    late = invite(event, 4)
+    answer(late, yes=True)
+    assert set(contacts_in(segment)) == {confirmed.contact, late.contact}
+    # Following up on the same group again uses the same segment.
+    again = client.post(event_url(event, "follow-up/"), {"group": "confirmed"})
+    assert Segment.objects.count() == 1
+    assert parse_qs(urlparse(again["Location"]).query)["segments"] == [str(segment.pk)]
 
 
 def test_an_unknown_follow_up_group_makes_nothing(world, client):
