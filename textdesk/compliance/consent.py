@@ -9,7 +9,6 @@ Each change happens once: the UPDATE (or the unique row) that makes it is condit
 STOPs arriving together change consent once, write one history row and get one confirmation.
 """
 
-import logging
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -24,8 +23,6 @@ from textdesk.contacts.models import Contact
 from textdesk.core import clock
 from textdesk.inboxes.models import Inbox
 from textdesk.live.events import publish
-
-logger = logging.getLogger(__name__)
 
 Cause = ConsentChange.Cause
 # A HELP answered this recently is not answered again (two auto-responders would loop).

@@ -214,9 +214,7 @@ def receive_inbound(provider: str, sms: InboundSms) -> Received:
                 conversation=conversation, kind=Note.Kind.EVENT, body=rsvp.note, message=message
             )
         if rsvp is not None and rsvp.answer:
-            queue_automatic_answer(conversation, rsvp.answer, "")
-            conversation.needs_reply = needs_reply  # the answer is not a person's reply
-            conversation.save(update_fields=["needs_reply"])
+            queue_automatic_answer(conversation, rsvp.answer, "", needs_reply=needs_reply)
         if new_contact:
             notify_team(
                 inbox.team,
@@ -262,9 +260,12 @@ def _locked(conversation: Conversation) -> Conversation:
     )
 
 
-def queue_automatic_answer(conversation: Conversation, body: str, kind: str) -> Message:
-    """The answer to a keyword (STOP, START, HELP): queued first in line like any reply, and
-    sent even to someone who just opted out (the one confirmation the rules require)."""
+def queue_automatic_answer(
+    conversation: Conversation, body: str, kind: str, *, needs_reply: bool = False
+) -> Message:
+    """An automatic answer (to a keyword, an RSVP): queued first in line like any reply; a
+    STOP's confirmation goes even to someone who just opted out (the rules require it).
+    ``needs_reply``: a person should still answer what they wrote (an unclear RSVP)."""
     phone_number = conversation.phone_number
     analysis = analyze_sms(body)
     message = Message.objects.create(
@@ -279,7 +280,7 @@ def queue_automatic_answer(conversation: Conversation, body: str, kind: str) -> 
         next_attempt_at=timezone.now(),
         compliance=kind,
     )
-    _record_activity(conversation, message, needs_reply=False)
+    _record_activity(conversation, message, needs_reply=needs_reply)
     announce_message(message, conversation)
     return message
 

@@ -4,7 +4,6 @@ and by the waitlist (places offered when someone declines, offers that lapse).
 Every change of an invitation happens under its event's row lock, so that capacity is decided
 one answer at a time: 200 yes replies at once to 50 places confirm exactly 50."""
 
-import logging
 import re
 import zoneinfo
 from collections import ChainMap
@@ -23,8 +22,6 @@ from textdesk.core import clock
 from textdesk.events.models import Event, EventQuestion, Invitation, InvitationChange
 from textdesk.inboxes.models import Inbox
 from textdesk.live.events import publish
-
-logger = logging.getLogger(__name__)
 
 Status = Invitation.Status
 # A "which event?" question is answered by the next reply within this long, or forgotten.
@@ -89,6 +86,7 @@ def handle_reply(inbox: Inbox, contact: Contact, message) -> Outcome | None:
     pending): an ordinary text."""
     now = clock.now()
     word = normalize(message.body)
+    # Every inbound text passes here: only a number can answer a pending question.
     question = (
         EventQuestion.objects.filter(
             contact=contact,
@@ -98,8 +96,10 @@ def handle_reply(inbox: Inbox, contact: Contact, message) -> Outcome | None:
         )
         .order_by("-asked_at")
         .first()
+        if word.isdecimal()
+        else None
     )
-    if question is not None and word.isdecimal() and 1 <= int(word) <= len(question.events):
+    if question is not None and 1 <= int(word) <= len(question.events):
         EventQuestion.objects.filter(pk=question.pk).update(resolved_at=now)
         invitation = Invitation.objects.filter(
             contact=contact, event_id=question.events[int(word) - 1]
