@@ -254,7 +254,9 @@ def _locked(conversation: Conversation) -> Conversation:
     arrived meanwhile. (SQLite's IMMEDIATE transactions already serialize all writers.)
     """
     return (
-        Conversation.objects.select_for_update()
+        # Only the conversation's row: locking the joined inbox and number too would queue
+        # every text of the inbox behind each other, and behind the dispatcher's number lock.
+        Conversation.objects.select_for_update(of=("self",))
         .select_related("inbox", "phone_number")
         .get(pk=conversation.pk)
     )

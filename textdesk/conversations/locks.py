@@ -50,7 +50,9 @@ def is_effective(lock: ConversationLock | None, now: datetime) -> bool:
 
 def _lock_row(conversation_id: int) -> Conversation:
     """Lock the conversation's row for the rest of the transaction, and return it."""
-    return Conversation.objects.select_for_update().select_related("inbox").get(pk=conversation_id)
+    # of=("self",): the joined inbox row stays unlocked (other conversations use it too).
+    rows = Conversation.objects.select_for_update(of=("self",)).select_related("inbox")
+    return rows.get(pk=conversation_id)
 
 
 def _current(conversation_id: int, now: datetime) -> ConversationLock | None:

@@ -165,7 +165,9 @@ def answer(
         # An offer needs its deadline and text, a lapse its offer: only the waitlist sets those.
         raise RsvpRefused(f"Staff can set an answer to {', '.join(STAFF_STATUSES)}, not {status}.")
     with transaction.atomic():
-        event = Event.objects.select_for_update().select_related("team").get(pk=invitation.event_id)
+        # Only the event's row (not its team's): answers to other events go on meanwhile.
+        events = Event.objects.select_for_update(of=("self",)).select_related("team")
+        event = events.get(pk=invitation.event_id)
         invitation = Invitation.objects.select_related("contact").get(pk=invitation.pk)
         contact = invitation.contact
         before = invitation.status
@@ -285,7 +287,9 @@ def expire_offers(now: datetime | None = None) -> int:
     for invitation_id, event_id in due.values_list("pk", "event_id")[:100]:
         with transaction.atomic():
             event = (
-                Event.objects.select_for_update().select_related("team", "inbox").get(pk=event_id)
+                Event.objects.select_for_update(of=("self",))
+                .select_related("team", "inbox")
+                .get(pk=event_id)
             )
             invitation = Invitation.objects.filter(
                 pk=invitation_id, status=Status.OFFERED, offer_expires_at__lte=now
